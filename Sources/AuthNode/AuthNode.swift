@@ -1,0 +1,3 @@
+// Placeholder: the Hummingbird application (buildApplication, routes, authenticators)
+// arrives with the service-node issue (#3).
+import AuthCore
