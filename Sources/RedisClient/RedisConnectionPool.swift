@@ -24,8 +24,12 @@ final class RedisConnectionPool: Sendable {
         let slot = pickSlot()
         let promise = slot.eventLoop.makePromise(of: RESPValue.self)
         let bytes = command.encoded()
-        slot.eventLoop.execute {
+        if slot.eventLoop.inEventLoop {
             slot.submit(bytes, promise: promise)
+        } else {
+            slot.eventLoop.execute {
+                slot.submit(bytes, promise: promise)
+            }
         }
         let reply = try await promise.futureResult.get()
         if case .error(let message) = reply { throw RedisError.server(message) }
@@ -45,7 +49,12 @@ final class RedisConnectionPool: Sendable {
         }
     }
 
+    /// The slot of the caller's own event loop when it runs on one (no thread hop), else
+    /// round-robin over the connected slots.
     private func pickSlot() -> RedisConnectionSlot {
+        for slot in slots where slot.eventLoop.inEventLoop && slot.isConnected.load(ordering: .relaxed) {
+            return slot
+        }
         let start = nextSlot.wrappingAdd(1, ordering: .relaxed).oldValue
         for offset in 0..<slots.count {
             let slot = slots[(start &+ offset) % slots.count]
