@@ -1,0 +1,182 @@
+import Foundation
+import JWTKit
+
+/// The claims of an access token, exactly those of API.md; `nbf` is accepted on input only.
+public struct AccessTokenClaims: Codable, Sendable, Hashable {
+    public var iss: String
+    public var aud: String
+    public var sub: String
+    public var name: String
+    public var role: Role
+    public var iat: Int64
+    public var exp: Int64
+    public var jti: String
+    public var nbf: Int64?
+
+    public var user: UserClaims { UserClaims(sub: sub, name: name, role: role) }
+
+    /// The refresh family this token was issued with (its `jti` is `<family>.<random>`).
+    public var family: String? {
+        jti.firstIndex(of: ".").map { String(jti[..<$0]) }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case iss, aud, sub, name, role, iat, exp, jti, nbf
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        iss = try container.decode(String.self, forKey: .iss)
+        // RFC 7519 allows an array of audiences; this node accepts one that contains its own.
+        if let single = try? container.decode(String.self, forKey: .aud) {
+            aud = single
+        } else {
+            let many = try container.decode([String].self, forKey: .aud)
+            aud = many.first ?? ""
+            audiences = many
+        }
+        sub = try container.decode(String.self, forKey: .sub)
+        name = try container.decode(String.self, forKey: .name)
+        role = try container.decode(Role.self, forKey: .role)
+        iat = try Self.numericDate(container, .iat)
+        exp = try Self.numericDate(container, .exp)
+        jti = try container.decode(String.self, forKey: .jti)
+        nbf = try container.contains(.nbf) ? Self.numericDate(container, .nbf) : nil
+    }
+
+    public init(iss: String, aud: String, user: UserClaims, iat: Int64, exp: Int64, jti: String) {
+        self.iss = iss
+        self.aud = aud
+        self.sub = user.sub
+        self.name = user.name
+        self.role = user.role
+        self.iat = iat
+        self.exp = exp
+        self.jti = jti
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(iss, forKey: .iss)
+        try container.encode(aud, forKey: .aud)
+        try container.encode(sub, forKey: .sub)
+        try container.encode(name, forKey: .name)
+        try container.encode(role, forKey: .role)
+        try container.encode(iat, forKey: .iat)
+        try container.encode(exp, forKey: .exp)
+        try container.encode(jti, forKey: .jti)
+        try container.encodeIfPresent(nbf, forKey: .nbf)
+    }
+
+    private var audiences: [String]?
+
+    func hasAudience(_ audience: String) -> Bool {
+        audiences?.contains(audience) ?? (aud == audience)
+    }
+
+    /// NumericDate may carry a fraction (RFC 7519); it is truncated to whole seconds.
+    private static func numericDate(_ container: KeyedDecodingContainer<CodingKeys>, _ key: CodingKeys) throws -> Int64 {
+        let value = try container.decode(Double.self, forKey: key)
+        guard value.isFinite, abs(value) < 1e15 else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "not a NumericDate")
+        }
+        return Int64(value)
+    }
+}
+
+/// Why an access token was refused; each maps to one API error code.
+public enum AccessTokenError: Error, Sendable, Hashable {
+    /// `invalid_token`: malformed, badly signed, wrong issuer or audience, not yet valid, revoked.
+    case invalid(String)
+    /// `token_expired`.
+    case expired
+}
+
+/// Issues and verifies access tokens: compact JWS, header `{"alg","typ":"JWT","kid"}`.
+/// The key, and with it the algorithm, is chosen by `kid`; the header's `alg` must equal
+/// that key's algorithm, so `none` or a switched algorithm never verifies.
+public struct AccessTokens: Sendable {
+    public let keyRing: JWTKeyRing
+    public let issuer: String
+    public let audience: String
+    public let lifetime: Int
+    public let leeway: Int
+    public let clock: any AuthClock
+    /// Tokens longer than this are refused before any decoding.
+    public let maximumLength: Int
+
+    public init(
+        keyRing: JWTKeyRing,
+        issuer: String,
+        audience: String,
+        lifetime: Int,
+        leeway: Int,
+        clock: any AuthClock,
+        maximumLength: Int = 4096
+    ) {
+        self.keyRing = keyRing
+        self.issuer = issuer
+        self.audience = audience
+        self.lifetime = lifetime
+        self.leeway = leeway
+        self.clock = clock
+        self.maximumLength = maximumLength
+    }
+
+    public func issue(for user: UserClaims, family: String) throws -> (token: String, claims: AccessTokenClaims) {
+        let now = Int64(clock.now())
+        let jti = family + "." + String(OpaqueSecret.generate().prefix(16))
+        let claims = AccessTokenClaims(iss: issuer, aud: audience, user: user, iat: now, exp: now + Int64(lifetime), jti: jti)
+        let key = keyRing.current
+        let header = #"{"alg":"\#(key.algorithm.rawValue)","typ":"JWT","kid":"\#(key.kid)"}"#
+        let payload = try JSONEncoder().encode(claims)
+        let signingInput = Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(payload)
+        let signature = try key.signer.sign(Array(signingInput.utf8))
+        return (signingInput + "." + Base64URL.encode(signature), claims)
+    }
+
+    private struct Header: Decodable {
+        var alg: String
+        var kid: String?
+        var typ: String?
+        var crit: [String]?
+    }
+
+    public func verify(_ token: some StringProtocol) throws(AccessTokenError) -> AccessTokenClaims {
+        let bytes = token.utf8
+        guard bytes.count <= maximumLength else { throw .invalid("token longer than \(maximumLength) bytes") }
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[2].isEmpty else { throw .invalid("not a compact JWS of three parts") }
+        guard let headerBytes = Base64URL.decode(parts[0]), let payloadBytes = Base64URL.decode(parts[1]),
+            let signature = Base64URL.decode(parts[2])
+        else { throw .invalid("a part is not base64url") }
+
+        let decoder = JSONDecoder()
+        guard let header = try? decoder.decode(Header.self, from: Data(headerBytes)) else {
+            throw .invalid("the header is not a JSON object with alg")
+        }
+        guard header.crit == nil else { throw .invalid("unsupported critical header parameters") }
+        guard header.typ == nil || header.typ == "JWT" else { throw .invalid("typ is not JWT") }
+        guard let kid = header.kid, let key = keyRing.key(kid: kid) else { throw .invalid("unknown kid") }
+        guard header.alg == key.algorithm.rawValue else { throw .invalid("alg does not match the key") }
+
+        let signingInput = token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count)
+        guard (try? key.signer.verify(signature, signs: Array(signingInput))) == true else {
+            throw .invalid("bad signature")
+        }
+
+        let claims: AccessTokenClaims
+        do {
+            claims = try decoder.decode(AccessTokenClaims.self, from: Data(payloadBytes))
+        } catch {
+            throw .invalid("the claims are missing or malformed")
+        }
+        guard claims.iss == issuer else { throw .invalid("wrong issuer") }
+        guard claims.hasAudience(audience) else { throw .invalid("wrong audience") }
+        let now = Int64(clock.now())
+        guard claims.exp + Int64(leeway) > now else { throw .expired }
+        guard claims.iat <= now + Int64(leeway) else { throw .invalid("issued in the future") }
+        if let nbf = claims.nbf, nbf > now + Int64(leeway) { throw .invalid("not valid yet") }
+        return claims
+    }
+}

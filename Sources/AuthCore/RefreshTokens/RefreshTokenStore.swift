@@ -1,0 +1,170 @@
+import RedisClient
+import Synchronization
+
+/// What presenting a refresh token did.
+public enum RefreshRotation: Sendable, Hashable {
+    /// The token was live: it is now spent and `newTokenHash` is live in the same family.
+    case rotated(uid: String, family: String)
+    /// The token was already spent: treated as theft, the whole family is now revoked.
+    case reuseDetected(uid: String, family: String)
+    /// Unknown, expired, or its family revoked.
+    case invalid
+}
+
+/// Storage for refresh-token families. Rotation, reuse detection and family revocation
+/// must be atomic: two nodes presenting the same token at once get exactly one `.rotated`.
+public protocol RefreshTokenStore: Sendable {
+    func startFamily(_ family: String, uid: String, tokenHash: String, lifetime: Int) async throws
+    func rotate(tokenHash: String, newTokenHash: String, lifetime: Int) async throws -> RefreshRotation
+    func revokeFamily(_ family: String) async throws
+    func revokeAllFamilies(uid: String) async throws
+}
+
+public final class InMemoryRefreshTokenStore: RefreshTokenStore {
+    private struct Token {
+        var uid: String
+        var family: String
+        var spent: Bool
+        var expiry: Double
+    }
+
+    private struct State {
+        var tokens: [String: Token] = [:]
+        var revokedFamilies: Set<String> = []
+    }
+
+    private let clock: any AuthClock
+    private let state = Mutex(State())
+
+    public init(clock: any AuthClock) {
+        self.clock = clock
+    }
+
+    public func startFamily(_ family: String, uid: String, tokenHash: String, lifetime: Int) async throws {
+        let expiry = clock.now() + Double(lifetime)
+        state.withLock { $0.tokens[tokenHash] = Token(uid: uid, family: family, spent: false, expiry: expiry) }
+    }
+
+    public func rotate(tokenHash: String, newTokenHash: String, lifetime: Int) async throws -> RefreshRotation {
+        let now = clock.now()
+        return state.withLock { state in
+            guard var token = state.tokens[tokenHash], token.expiry > now,
+                !state.revokedFamilies.contains(token.family)
+            else { return .invalid }
+            if token.spent {
+                state.revokedFamilies.insert(token.family)
+                return .reuseDetected(uid: token.uid, family: token.family)
+            }
+            token.spent = true
+            state.tokens[tokenHash] = token
+            state.tokens[newTokenHash] = Token(uid: token.uid, family: token.family, spent: false, expiry: now + Double(lifetime))
+            return .rotated(uid: token.uid, family: token.family)
+        }
+    }
+
+    public func revokeFamily(_ family: String) async throws {
+        _ = state.withLock { $0.revokedFamilies.insert(family) }
+    }
+
+    public func revokeAllFamilies(uid: String) async throws {
+        state.withLock { state in
+            for token in state.tokens.values where token.uid == uid { state.revokedFamilies.insert(token.family) }
+        }
+    }
+}
+
+/// `<prefix>rt:<sha256(token)>` (hash: uid, family, state live/spent, parent),
+/// `<prefix>rtfam:<family>` ("live:<uid>" or "revoked:<uid>") and `<prefix>ufam:<uid>`
+/// (a user's families). Rotation runs as one Lua script; it derives the family key from the
+/// token it reads, which is fine on a single Redis (not on Redis Cluster).
+public struct RedisRefreshTokenStore: RefreshTokenStore {
+    let redis: RedisClient
+    let keys: RedisKeys
+
+    public init(redis: RedisClient, keys: RedisKeys) {
+        self.redis = redis
+        self.keys = keys
+    }
+
+    static let startScript = RedisScript("""
+        -- KEYS: token, family, user families; ARGV: uid, family, lifetime
+        redis.call('HSET', KEYS[1], 'uid', ARGV[1], 'family', ARGV[2], 'state', 'live', 'parent', '')
+        redis.call('EXPIRE', KEYS[1], ARGV[3])
+        redis.call('SET', KEYS[2], 'live:' .. ARGV[1], 'EX', ARGV[3])
+        redis.call('SADD', KEYS[3], ARGV[2])
+        return 1
+        """)
+
+    static let rotateScript = RedisScript("""
+        -- KEYS: presented token, new token; ARGV: lifetime, key prefix, presented token's hash
+        local token = redis.call('HMGET', KEYS[1], 'uid', 'family', 'state')
+        local uid, family, state = token[1], token[2], token[3]
+        if not uid or not family then return {'invalid'} end
+        local familyKey = ARGV[2] .. 'rtfam:' .. family
+        local familyState = redis.call('GET', familyKey)
+        if not familyState or string.sub(familyState, 1, 5) ~= 'live:' then return {'invalid'} end
+        if state ~= 'live' then
+            redis.call('SET', familyKey, 'revoked:' .. uid, 'KEEPTTL')
+            return {'reused', uid, family}
+        end
+        redis.call('HSET', KEYS[1], 'state', 'spent')
+        redis.call('HSET', KEYS[2], 'uid', uid, 'family', family, 'state', 'live', 'parent', ARGV[3])
+        redis.call('EXPIRE', KEYS[2], ARGV[1])
+        redis.call('EXPIRE', familyKey, ARGV[1])
+        return {'rotated', uid, family}
+        """)
+
+    static let revokeScript = RedisScript("""
+        -- KEYS: family
+        local familyState = redis.call('GET', KEYS[1])
+        if not familyState then return 0 end
+        local uid = string.match(familyState, ':(.*)$') or ''
+        redis.call('SET', KEYS[1], 'revoked:' .. uid, 'KEEPTTL')
+        return 1
+        """)
+
+    static let revokeAllScript = RedisScript("""
+        -- KEYS: user families; ARGV: key prefix, uid
+        local families = redis.call('SMEMBERS', KEYS[1])
+        for _, family in ipairs(families) do
+            local familyKey = ARGV[1] .. 'rtfam:' .. family
+            if redis.call('EXISTS', familyKey) == 1 then
+                redis.call('SET', familyKey, 'revoked:' .. ARGV[2], 'KEEPTTL')
+            end
+        end
+        redis.call('DEL', KEYS[1])
+        return #families
+        """)
+
+    public func startFamily(_ family: String, uid: String, tokenHash: String, lifetime: Int) async throws {
+        _ = try await redis.evalScript(
+            Self.startScript,
+            keys: [keys.refreshToken(tokenHash), keys.refreshFamily(family), keys.userFamilies(uid)],
+            arguments: [uid, family, lifetime]
+        )
+    }
+
+    public func rotate(tokenHash: String, newTokenHash: String, lifetime: Int) async throws -> RefreshRotation {
+        let reply = try await redis.evalScript(
+            Self.rotateScript,
+            keys: [keys.refreshToken(tokenHash), keys.refreshToken(newTokenHash)],
+            arguments: [lifetime, keys.prefix, tokenHash]
+        )
+        guard let items = reply.array?.compactMap(\.string), let outcome = items.first else {
+            throw RedisError.unexpectedReply("refresh rotation answered \(reply)")
+        }
+        switch (outcome, items.count) {
+        case ("rotated", 3): return .rotated(uid: items[1], family: items[2])
+        case ("reused", 3): return .reuseDetected(uid: items[1], family: items[2])
+        default: return .invalid
+        }
+    }
+
+    public func revokeFamily(_ family: String) async throws {
+        _ = try await redis.evalScript(Self.revokeScript, keys: [keys.refreshFamily(family)])
+    }
+
+    public func revokeAllFamilies(uid: String) async throws {
+        _ = try await redis.evalScript(Self.revokeAllScript, keys: [keys.userFamilies(uid)], arguments: [keys.prefix, uid])
+    }
+}

@@ -1,0 +1,66 @@
+import Synchronization
+
+/// The revocations this node knows of, in memory, so checking a JWT needs no Redis call.
+public final class RevocationList: Sendable {
+    private struct State {
+        var tokens: [String: Int64] = [:]
+        var users: [String: (notBefore: Int64, until: Int64)] = [:]
+        var appliedSincePrune = 0
+    }
+
+    private let state = Mutex(State())
+    private let clock: any AuthClock
+
+    public init(clock: any AuthClock) {
+        self.clock = clock
+    }
+
+    public func isRevoked(jti: String, uid: String, issuedAt: Int64) -> Bool {
+        state.withLock { state in
+            if state.tokens[jti] != nil { return true }
+            if let user = state.users[uid], issuedAt <= user.notBefore { return true }
+            return false
+        }
+    }
+
+    public func apply(_ revocation: Revocation) {
+        let now = Int64(clock.now())
+        state.withLock { state in
+            Self.add(revocation, to: &state)
+            state.appliedSincePrune += 1
+            if state.appliedSincePrune >= 1024 {
+                Self.prune(&state, now: now)
+            }
+        }
+    }
+
+    /// Replaces everything with `revocations`, as loaded after a (re)connect.
+    public func replaceAll(with revocations: [Revocation]) {
+        var fresh = State()
+        for revocation in revocations { Self.add(revocation, to: &fresh) }
+        Self.prune(&fresh, now: Int64(clock.now()))
+        state.withLock { $0 = fresh }
+    }
+
+    public var count: Int {
+        state.withLock { $0.tokens.count + $0.users.count }
+    }
+
+    private static func add(_ revocation: Revocation, to state: inout State) {
+        switch revocation.target {
+        case .token(let jti):
+            state.tokens[jti] = max(state.tokens[jti] ?? 0, revocation.until)
+        case .user(let uid, let notBefore):
+            let existing = state.users[uid]
+            if existing == nil || existing!.notBefore < notBefore {
+                state.users[uid] = (notBefore, max(revocation.until, existing?.until ?? 0))
+            }
+        }
+    }
+
+    private static func prune(_ state: inout State, now: Int64) {
+        state.tokens = state.tokens.filter { $0.value >= now }
+        state.users = state.users.filter { $0.value.until >= now }
+        state.appliedSincePrune = 0
+    }
+}

@@ -1,0 +1,61 @@
+import RedisClient
+import Synchronization
+
+/// Shares revocations between nodes.
+public protocol RevocationStore: Sendable {
+    /// Records the revocation and tells every node.
+    func publish(_ revocation: Revocation) async throws
+    /// Every revocation still in force at `now`.
+    func loadAll(now: Int64) async throws -> [Revocation]
+}
+
+/// For tests in one process: every list registered here hears every revocation at once.
+public final class InMemoryRevocationStore: RevocationStore {
+    private struct State {
+        var revocations: [Revocation] = []
+        var listeners: [RevocationList] = []
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func register(_ list: RevocationList) {
+        state.withLock { $0.listeners.append(list) }
+    }
+
+    public func publish(_ revocation: Revocation) async throws {
+        let listeners = state.withLock { state in
+            state.revocations.append(revocation)
+            return state.listeners
+        }
+        for list in listeners { list.apply(revocation) }
+    }
+
+    public func loadAll(now: Int64) async throws -> [Revocation] {
+        state.withLock { $0.revocations.filter { $0.until >= now } }
+    }
+}
+
+/// `<prefix>revoked`: a sorted set of revocation members scored by when they may be
+/// forgotten; `<prefix>revocations`: the channel that announces each new one.
+public struct RedisRevocationStore: RevocationStore {
+    let redis: RedisClient
+    let keys: RedisKeys
+
+    public init(redis: RedisClient, keys: RedisKeys) {
+        self.redis = redis
+        self.keys = keys
+    }
+
+    public func publish(_ revocation: Revocation) async throws {
+        try await redis.zadd(keys.revoked, members: [(Double(revocation.until), revocation.member)])
+        try await redis.publish(keys.revocationChannel, message: revocation.message)
+    }
+
+    public func loadAll(now: Int64) async throws -> [Revocation] {
+        try await redis.zremrangebyscore(keys.revoked, min: .negativeInfinity, max: .exclusive(Double(now)))
+        return try await redis.zrangebyscoreWithScores(keys.revoked, min: .inclusive(Double(now)), max: .positiveInfinity)
+            .compactMap { Revocation(member: String(decoding: $0.member, as: UTF8.self), until: Int64($0.score)) }
+    }
+}

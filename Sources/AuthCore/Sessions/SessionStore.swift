@@ -1,0 +1,101 @@
+import Foundation
+import RedisClient
+import Synchronization
+
+/// What Redis holds for a session, under the SHA-256 of its id.
+public struct StoredSession: Codable, Sendable, Hashable {
+    public var user: UserClaims
+    public var created: Int64
+    public var absoluteExpiry: Int64
+
+    public init(user: UserClaims, created: Int64, absoluteExpiry: Int64) {
+        self.user = user
+        self.created = created
+        self.absoluteExpiry = absoluteExpiry
+    }
+}
+
+/// Storage for sessions, keyed by the hash of the id. `Sessions` holds the rules.
+public protocol SessionStore: Sendable {
+    func insert(_ session: StoredSession, idHash: String, idleTimeout: Int) async throws
+    /// The session, its idle expiry pushed out again, in one round trip.
+    func fetchSliding(idHash: String, idleTimeout: Int) async throws -> StoredSession?
+    func remove(idHash: String, uid: String) async throws
+    func removeAll(uid: String) async throws
+}
+
+public final class InMemorySessionStore: SessionStore {
+    private struct Entry {
+        var session: StoredSession
+        var expiry: Double
+    }
+
+    private let clock: any AuthClock
+    private let entries = Mutex<[String: Entry]>([:])
+
+    public init(clock: any AuthClock) {
+        self.clock = clock
+    }
+
+    public func insert(_ session: StoredSession, idHash: String, idleTimeout: Int) async throws {
+        let expiry = clock.now() + Double(idleTimeout)
+        entries.withLock { $0[idHash] = Entry(session: session, expiry: expiry) }
+    }
+
+    public func fetchSliding(idHash: String, idleTimeout: Int) async throws -> StoredSession? {
+        let now = clock.now()
+        return entries.withLock { entries -> StoredSession? in
+            guard var entry = entries[idHash] else { return nil }
+            guard entry.expiry > now else {
+                entries[idHash] = nil
+                return nil
+            }
+            entry.expiry = now + Double(idleTimeout)
+            entries[idHash] = entry
+            return entry.session
+        }
+    }
+
+    public func remove(idHash: String, uid: String) async throws {
+        _ = entries.withLock { $0.removeValue(forKey: idHash) }
+    }
+
+    public func removeAll(uid: String) async throws {
+        entries.withLock { entries in entries = entries.filter { $0.value.session.user.sub != uid } }
+    }
+}
+
+/// `<prefix>sess:<sha256(id)>` holds the session as compact JSON with the idle timeout as
+/// its TTL, slid by GETEX; `<prefix>usess:<uid>` lists a user's session hashes for logout-all.
+public struct RedisSessionStore: SessionStore {
+    let redis: RedisClient
+    let keys: RedisKeys
+
+    public init(redis: RedisClient, keys: RedisKeys) {
+        self.redis = redis
+        self.keys = keys
+    }
+
+    public func insert(_ session: StoredSession, idHash: String, idleTimeout: Int) async throws {
+        let json = try JSONEncoder().encode(session)
+        try await redis.set(keys.session(idHash), to: [UInt8](json), expiration: .seconds(idleTimeout))
+        try await redis.sadd(keys.userSessions(session.user.sub), members: [idHash])
+    }
+
+    public func fetchSliding(idHash: String, idleTimeout: Int) async throws -> StoredSession? {
+        guard let json = try await redis.getex(keys.session(idHash), expiration: .seconds(idleTimeout)) else {
+            return nil
+        }
+        return try? JSONDecoder().decode(StoredSession.self, from: Data(json))
+    }
+
+    public func remove(idHash: String, uid: String) async throws {
+        try await redis.del(keys.session(idHash))
+        try await redis.srem(keys.userSessions(uid), members: [idHash])
+    }
+
+    public func removeAll(uid: String) async throws {
+        let hashes = try await redis.smembers(keys.userSessions(uid)).map { String(decoding: $0, as: UTF8.self) }
+        try await redis.del(hashes.map(keys.session) + [keys.userSessions(uid)])
+    }
+}

@@ -1,0 +1,43 @@
+import AuthCore
+import Hummingbird
+import HummingbirdCore
+import Logging
+import Prometheus
+
+/// The one composition root: a node's router and services from its configuration.
+public func buildApplication(
+    _ configuration: NodeConfiguration,
+    backend: AuthBackend,
+    metricsRegistry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+    logger: Logger
+) throws -> some ApplicationProtocol {
+    let router = try buildRouter(configuration, backend: backend, metrics: NodeMetrics(registry: metricsRegistry))
+    var logger = logger
+    logger[metadataKey: "node"] = .string(configuration.nodeID)
+    var decoder = HTTP1Channel.Configuration.DecoderConfiguration()
+    // Larger than API.md's 8 KiB so that HeaderLimitMiddleware answers with JSON.
+    decoder.maxHeaderListSize = 64 * 1024
+    decoder.maxHeaderFieldSize = 64 * 1024
+    return Application(
+        router: router,
+        server: .http1(configuration: .init(idleTimeout: configuration.idleTimeout, httpDecoderConfiguration: decoder)),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "authbench-node"),
+        services: backend.services,
+        logger: logger
+    )
+}
+
+public func buildRouter(_ configuration: NodeConfiguration, backend: AuthBackend, metrics: NodeMetrics) throws -> Router<NodeRequestContext> {
+    let router = Router(context: NodeRequestContext.self)
+    router.add(middleware: ErrorMiddleware(metrics: metrics))
+    router.add(middleware: HeaderLimitMiddleware())
+    try OperationsRoutes(nodeID: configuration.nodeID, backend: backend, metrics: metrics, keyRing: configuration.keyRing)
+        .add(to: router)
+
+    let authRoutes = AuthRoutes(backend: backend, configuration: configuration)
+    authRoutes.addPublic(to: router.group("auth"))
+    let authenticator = CredentialAuthenticator(backend: backend, revocation: configuration.revocation)
+    authRoutes.addAuthenticated(to: router.group("auth").add(middleware: authenticator))
+    APIRoutes(nodeID: configuration.nodeID).add(to: router.group("api").add(middleware: authenticator))
+    return router
+}

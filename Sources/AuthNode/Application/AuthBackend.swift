@@ -1,0 +1,105 @@
+import AuthCore
+import Logging
+import RedisClient
+import ServiceLifecycle
+
+/// The stores and rules a node authenticates with, and the long-lived services behind them.
+public struct AuthBackend: Sendable {
+    public let users: any UserStore
+    public let passwordHasher: PasswordHasher
+    public let sessions: Sessions
+    public let refreshTokens: RefreshTokens
+    public let accessTokens: AccessTokens
+    public let revocationList: RevocationList
+    public let revocationStore: any RevocationStore
+    public let loginAttempts: any LoginAttemptStore
+    /// Services to run with the server (Redis client, revocation sync).
+    public let services: [any Service]
+    /// True when the node may take traffic: the store answers and, with push revocation,
+    /// the revocation list has been loaded since the last (re)connect.
+    public let isReady: @Sendable () async -> Bool
+
+    /// Everything on one shared Redis, as in production.
+    public static func redis(_ configuration: NodeConfiguration, clock: any AuthClock = SystemClock(), logger: Logger) -> AuthBackend {
+        let redis = RedisClient(configuration: configuration.redis, logger: logger)
+        let keys = configuration.keys
+        let revocationList = RevocationList(clock: clock)
+        let revocationStore = RedisRevocationStore(redis: redis, keys: keys)
+        let revocationSync =
+            configuration.revocation == .push
+            ? RevocationSync(
+                configuration: configuration.redis, keys: keys, store: revocationStore, list: revocationList,
+                clock: clock, logger: logger)
+            : nil
+        let services: [any Service] = [redis] + (revocationSync.map { [$0] } ?? [])
+        return AuthBackend(
+            configuration,
+            clock: clock,
+            users: RedisUserStore(redis: redis, keys: keys),
+            sessionStore: RedisSessionStore(redis: redis, keys: keys),
+            refreshTokenStore: RedisRefreshTokenStore(redis: redis, keys: keys),
+            revocationList: revocationList,
+            revocationStore: revocationStore,
+            loginAttempts: RedisLoginAttemptStore(redis: redis, keys: keys),
+            services: services,
+            isReady: {
+                guard (try? await redis.ping()) != nil else { return false }
+                return revocationSync?.isReady ?? true
+            }
+        )
+    }
+
+    /// In-memory twins of every store, for fast tests. Nodes that share `revocationStore`
+    /// hear each other's revocations.
+    public static func inMemory(
+        _ configuration: NodeConfiguration,
+        clock: any AuthClock,
+        users: InMemoryUserStore = InMemoryUserStore(),
+        revocationStore: InMemoryRevocationStore = InMemoryRevocationStore()
+    ) -> AuthBackend {
+        let revocationList = RevocationList(clock: clock)
+        if configuration.revocation == .push {
+            revocationStore.register(revocationList)
+        }
+        return AuthBackend(
+            configuration,
+            clock: clock,
+            users: users,
+            sessionStore: InMemorySessionStore(clock: clock),
+            refreshTokenStore: InMemoryRefreshTokenStore(clock: clock),
+            revocationList: revocationList,
+            revocationStore: revocationStore,
+            loginAttempts: InMemoryLoginAttemptStore(clock: clock),
+            services: [],
+            isReady: { true }
+        )
+    }
+
+    init(
+        _ configuration: NodeConfiguration,
+        clock: any AuthClock,
+        users: any UserStore,
+        sessionStore: any SessionStore,
+        refreshTokenStore: any RefreshTokenStore,
+        revocationList: RevocationList,
+        revocationStore: any RevocationStore,
+        loginAttempts: any LoginAttemptStore,
+        services: [any Service],
+        isReady: @escaping @Sendable () async -> Bool
+    ) {
+        self.users = users
+        self.passwordHasher = PasswordHasher(cost: configuration.bcryptCost)
+        self.sessions = Sessions(
+            store: sessionStore, clock: clock,
+            idleTimeout: configuration.sessionIdleTimeout, absoluteLifetime: configuration.sessionAbsoluteLifetime)
+        self.refreshTokens = RefreshTokens(store: refreshTokenStore, lifetime: configuration.refreshTokenLifetime)
+        self.accessTokens = AccessTokens(
+            keyRing: configuration.keyRing, issuer: configuration.issuer, audience: configuration.audience,
+            lifetime: configuration.accessTokenLifetime, leeway: configuration.clockLeeway, clock: clock)
+        self.revocationList = revocationList
+        self.revocationStore = revocationStore
+        self.loginAttempts = loginAttempts
+        self.services = services
+        self.isReady = isReady
+    }
+}

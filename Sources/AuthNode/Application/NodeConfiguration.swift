@@ -1,0 +1,80 @@
+import AuthCore
+import Logging
+import NIOCore
+import RedisClient
+
+/// How JWT access tokens are taken back before they expire.
+public enum RevocationMode: String, Sendable, CaseIterable {
+    /// Revocations are published through Redis pub/sub and checked in memory on every node.
+    case push
+    /// An access token stays valid until `exp`.
+    case none
+}
+
+/// Everything a node needs, already parsed and checked (the executable does that).
+public struct NodeConfiguration: Sendable {
+    public var nodeID: String
+    public var host: String
+    public var port: Int
+    public var redis: RedisConfiguration
+    public var keys: RedisKeys
+    public var keyRing: JWTKeyRing
+    public var issuer: String
+    public var audience: String
+    public var accessTokenLifetime: Int
+    public var refreshTokenLifetime: Int
+    public var sessionIdleTimeout: Int
+    public var sessionAbsoluteLifetime: Int
+    public var clockLeeway: Int
+    public var revocation: RevocationMode
+    public var bcryptCost: UInt8
+    public var loginAttemptLimit: Int
+    public var loginAttemptWindow: Int
+    public var secureCookies: Bool
+    public var idleTimeout: TimeAmount
+    public var logLevel: Logger.Level
+
+    public init(
+        nodeID: String = "node-1",
+        host: String = "127.0.0.1",
+        port: Int = 8081,
+        redis: RedisConfiguration = RedisConfiguration(),
+        keys: RedisKeys = RedisKeys(),
+        keyRing: JWTKeyRing,
+        issuer: String = "authbench",
+        audience: String = "authbench-api",
+        accessTokenLifetime: Int = 300,
+        refreshTokenLifetime: Int = 86_400,
+        sessionIdleTimeout: Int = 1_800,
+        sessionAbsoluteLifetime: Int = 43_200,
+        clockLeeway: Int = 5,
+        revocation: RevocationMode = .push,
+        bcryptCost: UInt8 = 10,
+        loginAttemptLimit: Int = 5,
+        loginAttemptWindow: Int = 300,
+        secureCookies: Bool = false,
+        idleTimeout: TimeAmount = .seconds(30),
+        logLevel: Logger.Level = .info
+    ) {
+        self.nodeID = nodeID
+        self.host = host
+        self.port = port
+        self.redis = redis
+        self.keys = keys
+        self.keyRing = keyRing
+        self.issuer = issuer
+        self.audience = audience
+        self.accessTokenLifetime = accessTokenLifetime
+        self.refreshTokenLifetime = refreshTokenLifetime
+        self.sessionIdleTimeout = sessionIdleTimeout
+        self.sessionAbsoluteLifetime = sessionAbsoluteLifetime
+        self.clockLeeway = clockLeeway
+        self.revocation = revocation
+        self.bcryptCost = bcryptCost
+        self.loginAttemptLimit = loginAttemptLimit
+        self.loginAttemptWindow = loginAttemptWindow
+        self.secureCookies = secureCookies
+        self.idleTimeout = idleTimeout
+        self.logLevel = logLevel
+    }
+}

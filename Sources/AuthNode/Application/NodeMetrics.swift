@@ -1,0 +1,43 @@
+import Prometheus
+
+/// The node's Prometheus metrics, in the registry `/metrics` renders.
+public struct NodeMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let revocationListSize: Gauge
+
+    static var requests: MetricNameDescriptor {
+        MetricNameDescriptor(
+        namespace: "authbench", metricName: "requests", unitName: "total", helpText: "HTTP requests by route, auth mode and status")
+    }
+    static var latency: MetricNameDescriptor {
+        MetricNameDescriptor(
+        namespace: "authbench", metricName: "request_duration", unitName: "seconds", helpText: "HTTP request latency")
+    }
+    static var revocations: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "authbench", metricName: "revocation_list", unitName: "entries",
+            helpText: "Revoked access tokens and users held in memory")
+    }
+    static let latencyBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1),
+    ]
+
+    public init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+        self.revocationListSize = registry.makeGauge(descriptor: Self.revocations)
+    }
+
+    func record(route: String, mode: String, status: Int, since start: ContinuousClock.Instant) {
+        let labels = [("route", route), ("mode", mode), ("status", String(status))]
+        registry.makeCounter(descriptor: Self.requests, labels: labels).increment()
+        registry.makeDurationHistogram(descriptor: Self.latency, labels: labels, buckets: Self.latencyBuckets)
+            .record(ContinuousClock.now - start)
+    }
+
+    func render(revocationListEntries: Int) -> [UInt8] {
+        revocationListSize.set(Double(revocationListEntries))
+        return registry.emitToBuffer()
+    }
+}

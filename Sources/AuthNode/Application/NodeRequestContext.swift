@@ -1,0 +1,39 @@
+import AuthCore
+import Hummingbird
+import HummingbirdAuth
+
+/// Who made the request and how they proved it.
+public struct Identity: Sendable {
+    public enum Credential: Sendable {
+        case session(id: String)
+        case accessToken(AccessTokenClaims)
+    }
+
+    public var user: UserClaims
+    public var credential: Credential
+
+    public var mode: String {
+        switch credential {
+        case .session: "session"
+        case .accessToken: "jwt"
+        }
+    }
+}
+
+public struct NodeRequestContext: AuthRequestContext, RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var identity: Identity?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        identity = nil
+    }
+
+    /// API.md: bodies over 16 KiB get 413.
+    public var maxUploadSize: Int { APILimits.maximumBodySize }
+}
+
+public enum APILimits {
+    public static let maximumBodySize = 16 * 1024
+    public static let maximumHeaderSize = 8 * 1024
+}

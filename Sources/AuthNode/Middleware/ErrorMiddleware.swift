@@ -1,0 +1,80 @@
+import Hummingbird
+import Prometheus
+import RedisClient
+
+/// The outermost middleware: turns every error into API.md's JSON shape (a Redis failure
+/// into 503 `store_unavailable`, anything unexpected into a logged 500) and records each
+/// request's count and latency by route, auth mode and status.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = NodeRequestContext
+
+    let metrics: NodeMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            response = try Self.response(for: error, request: request, context: context)
+        }
+        metrics.record(route: context.endpointPath ?? "unmatched", mode: Self.mode(of: request), status: response.status.code, since: start)
+        return response
+    }
+
+    /// The mode API.md assigns by credential.
+    static func mode(of request: Request) -> String {
+        switch (request.headers[.authorization] != nil, request.headers[.cookie]?.contains("sid=") == true) {
+        case (true, true): "ambiguous"
+        case (true, false): "jwt"
+        case (false, true): "session"
+        case (false, false): "none"
+        }
+    }
+
+    static func response(for error: any Error, request: Request, context: Context) throws -> Response {
+        let apiError: APIError
+        switch error {
+        case let error as APIError:
+            apiError = error
+        case let error as HTTPError:
+            apiError = APIError(error.status, code(for: error.status), error.body ?? error.status.reasonPhrase)
+        case is RedisError:
+            context.logger.warning("store unavailable", metadata: ["error": "\(error)"])
+            apiError = .storeUnavailable
+        case is DecodingError:
+            apiError = .badRequest("the body is not the JSON this endpoint takes")
+        default:
+            context.logger.error("unexpected error", metadata: ["error": "\(error)"])
+            apiError = APIError(.internalServerError, "internal_error", "unexpected error")
+        }
+        return try apiError.response(from: request, context: context)
+    }
+
+    static func code(for status: HTTPResponse.Status) -> String {
+        switch status.code {
+        case 404, 405: "not_found"
+        case 413: "payload_too_large"
+        case 401: "missing_credentials"
+        case 503: "store_unavailable"
+        default: "bad_request"
+        }
+    }
+}
+
+/// Requests whose headers add up to more than 8 KiB get 413 before anything else runs.
+struct HeaderLimitMiddleware: RouterMiddleware {
+    typealias Context = NodeRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var size = 0
+        for field in request.headers {
+            size += field.name.rawName.utf8.count + field.value.utf8.count + 4
+        }
+        size += request.uri.description.utf8.count
+        guard size <= APILimits.maximumHeaderSize else {
+            throw APIError(.contentTooLarge, "payload_too_large", "the request headers exceed 8 KiB")
+        }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,154 @@
+import AuthCore
+import Foundation
+import Hummingbird
+import HummingbirdAuth
+
+/// `/auth/login`, `/auth/refresh`, `/auth/logout`, `/auth/logout-all`.
+struct AuthRoutes {
+    let backend: AuthBackend
+    let configuration: NodeConfiguration
+
+    struct LoginRequest: Decodable {
+        var username: String
+        var password: String
+        var mode: String
+    }
+
+    struct RefreshRequest: Decodable {
+        var refresh_token: String
+    }
+
+    struct TokenResponse: ResponseEncodable {
+        var mode = "jwt"
+        var access_token: String
+        var token_type = "Bearer"
+        var expires_in: Int
+        var refresh_token: String
+        var refresh_expires_in: Int
+    }
+
+    struct SessionResponse: ResponseEncodable {
+        var mode = "session"
+        var expires_in: Int
+        var user: UserClaims
+    }
+
+    func addPublic(to group: RouterGroup<NodeRequestContext>) {
+        group.post("login", use: login)
+        group.post("refresh", use: refresh)
+    }
+
+    func addAuthenticated(to group: RouterGroup<NodeRequestContext>) {
+        group.post("logout", use: logout)
+        group.post("logout-all", use: logoutAll)
+    }
+
+    func login(_ request: Request, context: NodeRequestContext) async throws -> Response {
+        let body = try await request.decode(as: LoginRequest.self, context: context)
+        guard (1...128).contains(body.username.utf8.count), (1...1024).contains(body.password.utf8.count) else {
+            throw APIError.badRequest("username and password must be non-empty (username up to 128 bytes, password up to 1024)")
+        }
+        guard body.mode == "session" || body.mode == "jwt" else {
+            throw APIError(.badRequest, "unsupported_mode", "mode must be \"session\" or \"jwt\"")
+        }
+        let attempts = try await backend.loginAttempts.failures(username: body.username)
+        if attempts.count >= configuration.loginAttemptLimit {
+            throw APIError(
+                .tooManyRequests, "too_many_attempts", "too many failed logins for this user; wait before trying again",
+                headers: [.retryAfter: String(attempts.retryAfter)])
+        }
+        let user = try await backend.users.user(named: body.username)
+        guard try await backend.passwordHasher.verify(body.password, against: user?.passwordHash), let user else {
+            try await backend.loginAttempts.recordFailure(username: body.username, window: configuration.loginAttemptWindow)
+            throw APIError(.unauthorized, "invalid_credentials", "unknown user or wrong password")
+        }
+        if attempts.count > 0 {
+            try await backend.loginAttempts.reset(username: body.username)
+        }
+
+        if body.mode == "session" {
+            let sessionID = try await backend.sessions.start(for: user.claims)
+            var response = try SessionResponse(expires_in: configuration.sessionIdleTimeout, user: user.claims)
+                .response(from: request, context: context)
+            response.headers[.setCookie] = sessionCookie(sessionID, maxAge: configuration.sessionIdleTimeout)
+            response.headers[.cacheControl] = "no-store"
+            return response
+        }
+        let refresh = try await backend.refreshTokens.issue(uid: user.claims.sub)
+        let access = try backend.accessTokens.issue(for: user.claims, family: refresh.family)
+        return try tokenResponse(access: access.token, refresh: refresh.token, request: request, context: context)
+    }
+
+    func refresh(_ request: Request, context: NodeRequestContext) async throws -> Response {
+        let body = try await request.decode(as: RefreshRequest.self, context: context)
+        let invalidGrant = APIError(.unauthorized, "invalid_grant", "the refresh token is unknown, expired, revoked or already used")
+        switch try await backend.refreshTokens.rotate(body.refresh_token) {
+        case .invalid:
+            throw invalidGrant
+        case .reuseDetected(let uid):
+            context.logger.notice("refresh token reuse: family revoked", metadata: ["sub": "\(uid)"])
+            throw invalidGrant
+        case .rotated(let newToken, let uid, let family):
+            guard let user = try await backend.users.user(named: uid) else {
+                try await backend.refreshTokens.revokeFamily(family)
+                throw invalidGrant
+            }
+            let access = try backend.accessTokens.issue(for: user.claims, family: family)
+            return try tokenResponse(access: access.token, refresh: newToken, request: request, context: context)
+        }
+    }
+
+    func logout(_ request: Request, context: NodeRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        switch identity.credential {
+        case .session(let id):
+            try await backend.sessions.end(id: id, uid: identity.user.sub)
+            var response = Response(status: .noContent)
+            response.headers[.setCookie] = sessionCookie("", maxAge: 0)
+            return response
+        case .accessToken(let claims):
+            if let family = claims.family {
+                try await backend.refreshTokens.revokeFamily(family)
+            }
+            try await publish(Revocation(.token(jti: claims.jti), until: claims.exp + Int64(configuration.clockLeeway)))
+            return Response(status: .noContent)
+        }
+    }
+
+    func logoutAll(_ request: Request, context: NodeRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let uid = identity.user.sub
+        try await backend.sessions.endAll(uid: uid)
+        try await backend.refreshTokens.revokeAll(uid: uid)
+        let now = Int64(backend.accessTokens.clock.now())
+        try await publish(Revocation(
+            .user(uid: uid, notBefore: now),
+            until: now + Int64(configuration.accessTokenLifetime + 2 * configuration.clockLeeway)))
+        var response = Response(status: .noContent)
+        if case .session = identity.credential {
+            response.headers[.setCookie] = sessionCookie("", maxAge: 0)
+        }
+        return response
+    }
+
+    /// With push revocation the node applies it at once and tells the others; with none,
+    /// access tokens run until they expire.
+    private func publish(_ revocation: Revocation) async throws {
+        guard configuration.revocation == .push else { return }
+        backend.revocationList.apply(revocation)
+        try await backend.revocationStore.publish(revocation)
+    }
+
+    private func tokenResponse(access: String, refresh: String, request: Request, context: NodeRequestContext) throws -> Response {
+        var response = try TokenResponse(
+            access_token: access, expires_in: configuration.accessTokenLifetime, refresh_token: refresh,
+            refresh_expires_in: configuration.refreshTokenLifetime
+        ).response(from: request, context: context)
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+
+    private func sessionCookie(_ value: String, maxAge: Int) -> String {
+        "sid=\(value); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(maxAge)" + (configuration.secureCookies ? "; Secure" : "")
+    }
+}

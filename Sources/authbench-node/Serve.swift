@@ -1,0 +1,145 @@
+import ArgumentParser
+import AuthCore
+import AuthNode
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+import RedisClient
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run a node.")
+
+    @Option(help: "This node's name, in every response and log line.") var nodeId = "node-1"
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port = 8081
+    @Option(help: "redis://[[user]:password@]host[:port][/db]") var redisUrl = "redis://127.0.0.1:6379/0"
+    @Option(help: "Prefix of every Redis key.") var keyPrefix = "ab:"
+    @Option(help: "Redis command timeout in milliseconds (session requests get 503 after it).") var redisTimeoutMs = 1000
+    @Option(help: "Signing algorithm: HS256, ES256, EdDSA or RS256.") var jwtAlg: JWTAlgorithmName = .hs256
+    @Option(help: "The signing key: a raw secret of at least 32 bytes for HS256, a PEM private key otherwise.")
+    var jwtKeyFile: String?
+    @Option(parsing: .singleValue, help: "An earlier key that still verifies, as ALG:PATH (repeatable; AUTHBENCH_JWT_PREVIOUS_KEY takes a comma-separated list).")
+    var jwtPreviousKey: [String] = []
+    @Flag(help: "Generate a throwaway signing key (development only; never with real users).") var dev = false
+    @Option(help: "The iss claim.") var issuer = "authbench"
+    @Option(help: "The aud claim.") var audience = "authbench-api"
+    @Option(help: "Access-token lifetime in seconds.") var accessTokenTtl = 300
+    @Option(help: "Refresh-token lifetime in seconds.") var refreshTokenTtl = 86_400
+    @Option(help: "Session idle timeout in seconds.") var sessionIdleTimeout = 1_800
+    @Option(help: "Session absolute lifetime in seconds.") var sessionAbsoluteLifetime = 43_200
+    @Option(help: "Clock leeway in seconds for exp, iat and nbf.") var clockLeeway = 5
+    @Option(help: "JWT revocation: push (pub/sub, checked in memory) or none (valid until exp).") var revocation: RevocationMode = .push
+    @Option(help: "bcrypt cost for passwords (4 to 31).") var bcryptCost = 10
+    @Option(help: "Failed logins per username before 429.") var loginAttemptLimit = 5
+    @Option(help: "Window of the failed-login count, in seconds.") var loginAttemptWindow = 300
+    @Flag(help: "Mark the session cookie Secure (behind TLS).") var secureCookies = false
+    @Option(help: "Seconds before an idle client connection is closed.") var idleTimeout = 30
+    @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: Logger.Level = .info
+
+    static let valueOptions = [
+        "node-id", "host", "port", "redis-url", "key-prefix", "redis-timeout-ms", "jwt-alg", "jwt-key-file",
+        "jwt-previous-key", "issuer", "audience", "access-token-ttl", "refresh-token-ttl", "session-idle-timeout",
+        "session-absolute-lifetime", "clock-leeway", "revocation", "bcrypt-cost", "login-attempt-limit",
+        "login-attempt-window", "idle-timeout", "log-level",
+    ]
+    static let flagOptions = ["dev", "secure-cookies"]
+
+    /// `AUTHBENCH_<OPTION>` for every option not given on the command line.
+    static func arguments(fromEnvironment environment: [String: String], given: [String]) -> [String] {
+        func variable(_ option: String) -> String { "AUTHBENCH_" + option.uppercased().replacingOccurrences(of: "-", with: "_") }
+        var extra: [String] = []
+        for option in valueOptions where !given.contains(where: { $0 == "--\(option)" || $0.hasPrefix("--\(option)=") }) {
+            guard let value = environment[variable(option)], !value.isEmpty else { continue }
+            let values = option == "jwt-previous-key" ? value.split(separator: ",").map(String.init) : [value]
+            for value in values { extra += ["--\(option)", value] }
+        }
+        for flag in flagOptions where !given.contains("--\(flag)") {
+            if let value = environment[variable(flag)], ["1", "true", "yes"].contains(value.lowercased()) {
+                extra.append("--\(flag)")
+            }
+        }
+        return extra
+    }
+
+    func validate() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be from 1 to 65535") }
+        guard (4...31).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be from 4 to 31") }
+        for (name, value) in [
+            ("--access-token-ttl", accessTokenTtl), ("--refresh-token-ttl", refreshTokenTtl),
+            ("--session-idle-timeout", sessionIdleTimeout), ("--session-absolute-lifetime", sessionAbsoluteLifetime),
+            ("--login-attempt-limit", loginAttemptLimit), ("--login-attempt-window", loginAttemptWindow),
+            ("--idle-timeout", idleTimeout), ("--redis-timeout-ms", redisTimeoutMs),
+        ] where value <= 0 {
+            throw ValidationError("\(name) must be positive")
+        }
+        guard clockLeeway >= 0 else { throw ValidationError("--clock-leeway must not be negative") }
+        guard jwtKeyFile != nil || dev else {
+            throw ValidationError("no signing key: give --jwt-key-file (AUTHBENCH_JWT_KEY_FILE), or --dev for a throwaway one")
+        }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "authbench-node")
+        logger.logLevel = logLevel
+        var redis = try redisConfiguration(redisUrl)
+        redis.commandTimeout = .milliseconds(Int64(redisTimeoutMs))
+        redis.connectTimeout = .milliseconds(Int64(redisTimeoutMs))
+        let keyRing = try await loadKeyRing(logger: logger)
+
+        let configuration = NodeConfiguration(
+            nodeID: nodeId, host: host, port: port, redis: redis, keys: RedisKeys(prefix: keyPrefix), keyRing: keyRing,
+            issuer: issuer, audience: audience, accessTokenLifetime: accessTokenTtl, refreshTokenLifetime: refreshTokenTtl,
+            sessionIdleTimeout: sessionIdleTimeout, sessionAbsoluteLifetime: sessionAbsoluteLifetime,
+            clockLeeway: clockLeeway, revocation: revocation, bcryptCost: UInt8(bcryptCost),
+            loginAttemptLimit: loginAttemptLimit, loginAttemptWindow: loginAttemptWindow, secureCookies: secureCookies,
+            idleTimeout: .seconds(Int64(idleTimeout)), logLevel: logLevel)
+
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        logger.info("starting", metadata: [
+            "node": "\(nodeId)", "listen": "\(host):\(port)", "redis": "\(redis)", "jwt_alg": "\(jwtAlg.rawValue)",
+            "kid": "\(keyRing.current.kid)", "revocation": "\(revocation.rawValue)",
+        ])
+        let backend = AuthBackend.redis(configuration, logger: logger)
+        let app = try buildApplication(configuration, backend: backend, metricsRegistry: registry, logger: logger)
+        try await app.runService()
+    }
+
+    private func loadKeyRing(logger: Logger) async throws -> JWTKeyRing {
+        let current: JWTSigningKey
+        if let jwtKeyFile {
+            current = try await loadKey(jwtAlg, path: jwtKeyFile, option: "--jwt-key-file")
+        } else {
+            current = try await JWTKeyRing.generateKey(algorithm: jwtAlg)
+            logger.warning("""
+                --dev: signing with a THROWAWAY \(jwtAlg.rawValue) key (kid \(current.kid)); tokens die with this \
+                process and other nodes cannot verify them. Never use --dev beyond a laptop.
+                """)
+        }
+        var previous: [JWTSigningKey] = []
+        for entry in jwtPreviousKey {
+            guard let colon = entry.firstIndex(of: ":"), let algorithm = JWTAlgorithmName(rawValue: String(entry[..<colon])) else {
+                throw StartupError("--jwt-previous-key: expected ALG:PATH with ALG one of HS256, ES256, EdDSA, RS256; got '\(entry)'")
+            }
+            previous.append(try await loadKey(algorithm, path: String(entry[entry.index(after: colon)...]), option: "--jwt-previous-key"))
+        }
+        return JWTKeyRing(current: current, previous: previous)
+    }
+
+    private func loadKey(_ algorithm: JWTAlgorithmName, path: String, option: String) async throws -> JWTSigningKey {
+        guard var contents = FileManager.default.contents(atPath: path).map(Array.init) else {
+            throw StartupError("\(option): cannot read \(path)")
+        }
+        if algorithm == .hs256 {
+            while let last = contents.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { contents.removeLast() }
+        }
+        do {
+            return try await JWTKeyRing.loadKey(algorithm: algorithm, contents: contents)
+        } catch {
+            throw StartupError("\(option) \(path): \(error)")
+        }
+    }
+}
