@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import Prometheus
 import RedisClient
 
@@ -39,6 +40,8 @@ struct ErrorMiddleware: RouterMiddleware {
             apiError = error
         case let error as HTTPError:
             apiError = APIError(error.status, code(for: error.status), error.body ?? error.status.reasonPhrase)
+        case is NIOTooManyBytesError:
+            apiError = APIError(.contentTooLarge, "payload_too_large", "the request body exceeds 16 KiB")
         case is RedisError:
             context.logger.warning("store unavailable", metadata: ["error": "\(error)"])
             apiError = .storeUnavailable

@@ -1,0 +1,328 @@
+import AuthCore
+import AuthNode
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import TestSupport
+import Testing
+
+/// API.md, endpoint by endpoint, in-process, on the in-memory twins and on a real Redis.
+@Suite struct ContractTests {
+    @Test(arguments: BackendKind.available)
+    func operationsEndpoints(_ kind: BackendKind) async throws {
+        let node = try await NodeHarness.make(kind)
+        try await node.application().test(.router) { client in
+            let health = try await client.get("/healthz")
+            #expect(health.status == .ok)
+            #expect(try health.decoded([String: String].self) == ["status": "ok", "node": "node-1"])
+            // Ready once the revocation list is loaded (at once in memory, after SUBSCRIBE on Redis).
+            var ready = false
+            for _ in 0..<100 where !ready {
+                ready = try await client.get("/readyz").status == .ok
+                if !ready { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(ready)
+            let jwks = try await client.get("/.well-known/jwks.json")
+            #expect(String(buffer: jwks.body) == #"{"keys":[]}"#)
+            let missing = try await client.get("/no/such/route")
+            #expect(missing.status == .notFound)
+            #expect(missing.errorCode == "not_found")
+            _ = try await client.get("/healthz")
+            let metrics = String(buffer: try await client.get("/metrics").body)
+            #expect(metrics.contains(#"authbench_requests_total{route="/healthz",mode="none",status="200"} 2"#))
+            #expect(metrics.contains("authbench_revocation_list_entries"))
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func sessionLogin(_ kind: BackendKind) async throws {
+        let node = try await NodeHarness.make(kind)
+        try await node.application().test(.router) { client in
+            let login = try await client.login("writer1", mode: "session")
+            #expect(login.status == .ok)
+            let cookie = try #require(login.headers[.setCookie])
+            #expect(cookie.hasSuffix("; Path=/; HttpOnly; SameSite=Lax; Max-Age=1800"))
+            let sid = try #require(login.sessionCookie)
+            #expect(sid.count == 43)
+            let body = try login.decoded([String: AnyDecodable].self)
+            #expect(body["mode"]?.string == "session")
+            #expect(body["expires_in"]?.int == 1800)
+
+            let me = try await client.get("/api/me", session: sid)
+            #expect(me.status == .ok)
+            #expect(try me.decoded([String: String].self) == [
+                "sub": "writer1", "name": "Writer One", "role": "writer", "auth": "session", "node": "node-1",
+            ])
+
+            // A login presenting a valid sid still gets a new id: no session fixation.
+            let again = try await client.execute(
+                uri: "/auth/login", method: .post, headers: [.cookie: "sid=\(sid)"],
+                body: ByteBuffer(string: #"{"username":"writer1","password":"\#(NodeHarness.password)","mode":"session"}"#))
+            #expect(again.status == .ok)
+            #expect(again.sessionCookie != sid)
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func jwtLoginIssuesExactlyTheContractClaims(_ kind: BackendKind) async throws {
+        let node = try await NodeHarness.make(kind)
+        try await node.application().test(.router) { client in
+            let login = try await client.login("reader1", mode: "jwt")
+            #expect(login.status == .ok)
+            let tokens = try login.decoded(Login.self)
+            #expect(tokens.mode == "jwt")
+            #expect(tokens.expires_in == 300)
+            let access = tokens.access_token
+            #expect(tokens.refresh_token.count == 43)
+            let parts = access.split(separator: ".")
+            #expect(parts.count == 3)
+            let headerBytes = try #require(Base64URL.decode(parts[0]))
+            let header = try JSONDecoder().decode([String: String].self, from: Data(headerBytes))
+            #expect(header["alg"] == "HS256")
+            #expect(header["typ"] == "JWT")
+            #expect(header["kid"] == node.configuration.keyRing.current.kid)
+            let payload = try #require(Base64URL.decode(parts[1]))
+            let claims = try #require(JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any])
+            #expect(Set(claims.keys) == ["iss", "aud", "sub", "name", "role", "iat", "exp", "jti"])
+            #expect(claims["sub"] as? String == "reader1")
+            #expect(claims["role"] as? String == "reader")
+
+            let me = try await client.get("/api/me", bearer: access)
+            #expect(me.status == .ok)
+            #expect(try me.decoded([String: String].self)["auth"] == "jwt")
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func unknownUserAndWrongPasswordLookAlikeAndAreLimited(_ kind: BackendKind) async throws {
+        let node = try await NodeHarness.make(kind, loginAttemptLimit: 3)
+        try await node.application().test(.router) { client in
+            let unknown = try await client.login("nobody", mode: "jwt")
+            let wrong = try await client.login("writer1", mode: "jwt", password: "wrong")
+            #expect(unknown.status == .unauthorized)
+            #expect(wrong.status == .unauthorized)
+            #expect(try unknown.decoded(ErrorBody.self) == wrong.decoded(ErrorBody.self))
+            #expect(unknown.errorCode == "invalid_credentials")
+
+            _ = try await client.login("writer1", mode: "jwt", password: "wrong")
+            _ = try await client.login("writer1", mode: "jwt", password: "wrong")
+            let limited = try await client.login("writer1", mode: "jwt")
+            #expect(limited.status == .tooManyRequests)
+            #expect(limited.errorCode == "too_many_attempts")
+            let retryAfter = try #require(limited.headers[.retryAfter].flatMap { Int($0) })
+            #expect((1...300).contains(retryAfter))
+            // Another user is not affected.
+            #expect(try await client.login("reader1", mode: "jwt").status == .ok)
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func malformedRequestsGetJSON4xx(_ kind: BackendKind) async throws {
+        let node = try await NodeHarness.make(kind)
+        try await node.application().test(.router) { client in
+            let cases: [(String?, HTTPResponse.Status, String)] = [
+                ("{not json", .badRequest, "bad_request"),
+                (#"{"username":"writer1"}"#, .badRequest, "bad_request"),
+                (#"{"username":1,"password":"x","mode":"jwt"}"#, .badRequest, "bad_request"),
+                (#"{"username":"","password":"x","mode":"jwt"}"#, .badRequest, "bad_request"),
+                (#"{"username":"writer1","password":"x","mode":"saml"}"#, .badRequest, "unsupported_mode"),
+                (nil, .badRequest, "bad_request"),
+                ("[]", .badRequest, "bad_request"),
+                (String(repeating: "x", count: 17 * 1024), .contentTooLarge, "payload_too_large"),
+            ]
+            for (body, status, code) in cases {
+                let response = try await client.post("/auth/login", json: body)
+                #expect(response.status == status, "\(body?.prefix(40) ?? "no body")")
+                #expect(response.errorCode == code, "\(body?.prefix(40) ?? "no body")")
+            }
+            let refresh = try await client.post("/auth/refresh", json: #"{"refresh":"x"}"#)
+            #expect(refresh.errorCode == "bad_request")
+
+            let hugeHeader = try await client.get("/healthz", extra: [HTTPField.Name("X-Filler")!: String(repeating: "a", count: 9000)])
+            #expect(hugeHeader.status == .contentTooLarge)
+            #expect(hugeHeader.errorCode == "payload_too_large")
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func credentialsChooseTheModeAndBadOnesAre401(_ kind: BackendKind) async throws {
+        let node = try await NodeHarness.make(kind)
+        try await node.application().test(.router) { client in
+            let none = try await client.get("/api/me")
+            #expect(none.status == .unauthorized)
+            #expect(none.errorCode == "missing_credentials")
+            #expect(none.headers[.wwwAuthenticate] == "Bearer")
+
+            let token = try await client.login("writer1", mode: "jwt").decoded(Login.self).access_token
+            let sid = try #require(try await client.login("writer1", mode: "session").sessionCookie)
+            let both = try await client.get("/api/me", bearer: token, session: sid)
+            #expect(both.status == .badRequest)
+            #expect(both.errorCode == "ambiguous_credentials")
+
+            for bad in ["", "x", "a.b.c", token + "x", String(token.dropLast()), "\(token).x", String(repeating: "A", count: 5000)] {
+                let response = try await client.get("/api/me", bearer: bad)
+                #expect(response.status == .unauthorized, "\(bad.prefix(30))")
+                #expect(response.errorCode == "invalid_token", "\(bad.prefix(30))")
+            }
+            let basic = try await client.get("/api/me", extra: [.authorization: "Basic dXNlcjpwdw=="])
+            #expect(basic.errorCode == "invalid_token")
+            // A refresh token never passes as an access token.
+            let refresh = try await client.login("writer1", mode: "jwt").decoded(Login.self).refresh_token
+            #expect(try await client.get("/api/me", bearer: refresh).errorCode == "invalid_token")
+
+            #expect(try await client.get("/api/me", session: "").status == .unauthorized)
+            for bad in ["short", String(repeating: "A", count: 43), sid + "A", "../../etc/passwd"] {
+                let response = try await client.get("/api/me", session: bad)
+                #expect(response.status == .unauthorized, "\(bad)")
+                #expect(response.errorCode == "invalid_session", "\(bad)")
+            }
+        }
+    }
+
+    @Test func expiredAccessTokenIsTokenExpired() async throws {
+        let node = try await NodeHarness.make(.inMemory, accessTokenLifetime: 60)
+        try await node.application().test(.router) { client in
+            let token = try await client.login("writer1", mode: "jwt").decoded(Login.self).access_token
+            try await node.advance(by: 60 + 5 + 1)
+            let response = try await client.get("/api/me", bearer: token)
+            #expect(response.status == .unauthorized)
+            #expect(response.errorCode == "token_expired")
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func refreshRotatesAndReuseRevokesTheFamily(_ kind: BackendKind) async throws {
+        let node = try await NodeHarness.make(kind)
+        try await node.application().test(.router) { client in
+            let first = try await client.login("writer1", mode: "jwt").decoded(Login.self)
+            let original = first.refresh_token
+            let rotated = try await client.post("/auth/refresh", json: #"{"refresh_token":"\#(original)"}"#)
+            #expect(rotated.status == .ok)
+            let second = try rotated.decoded(Login.self)
+            let newest = second.refresh_token
+            #expect(newest != original)
+            #expect(try await client.get("/api/me", bearer: second.access_token).status == .ok)
+
+            let reuse = try await client.post("/auth/refresh", json: #"{"refresh_token":"\#(original)"}"#)
+            #expect(reuse.status == .unauthorized)
+            #expect(reuse.errorCode == "invalid_grant")
+            // Theft detected: the newest token of the family stops working too.
+            let afterTheft = try await client.post("/auth/refresh", json: #"{"refresh_token":"\#(newest)"}"#)
+            #expect(afterTheft.errorCode == "invalid_grant")
+
+            for bad in ["", "garbage", String(repeating: "A", count: 43)] {
+                #expect(try await client.post("/auth/refresh", json: #"{"refresh_token":"\#(bad)"}"#).errorCode == "invalid_grant")
+            }
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func articlesAreAuthorizedByRole(_ kind: BackendKind) async throws {
+        let node = try await NodeHarness.make(kind)
+        try await node.application().test(.router) { client in
+            let reader = try await client.login("reader1", mode: "jwt").decoded(Login.self).access_token
+            let writer = try #require(try await client.login("writer1", mode: "session").sessionCookie)
+
+            let read = try await client.get("/api/articles/42", bearer: reader)
+            #expect(read.status == .ok)
+            #expect(try read.decoded([String: String].self)["id"] == "42")
+
+            let forbidden = try await client.execute(
+                uri: "/api/articles/42", method: .put, headers: [.authorization: "Bearer \(reader)"],
+                body: ByteBuffer(string: #"{"title":"x"}"#))
+            #expect(forbidden.status == .forbidden)
+            #expect(forbidden.errorCode == "forbidden")
+
+            let edited = try await client.execute(
+                uri: "/api/articles/42", method: .put, headers: [.cookie: "sid=\(writer)"],
+                body: ByteBuffer(string: #"{"title":"New","tags":["a",1]}"#))
+            #expect(edited.status == .ok)
+            #expect(String(buffer: edited.body) == #"{"id":"42","node":"node-1","article":{"title":"New","tags":["a",1]}}"#)
+
+            let notJSON = try await client.execute(
+                uri: "/api/articles/42", method: .put, headers: [.cookie: "sid=\(writer)"], body: ByteBuffer(string: "{oops"))
+            #expect(notJSON.errorCode == "bad_request")
+            let tooLarge = try await client.execute(
+                uri: "/api/articles/42", method: .put, headers: [.cookie: "sid=\(writer)"],
+                body: ByteBuffer(string: "\"" + String(repeating: "x", count: 16 * 1024) + "\""))
+            #expect(tooLarge.status == .contentTooLarge)
+            #expect(tooLarge.errorCode == "payload_too_large")
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func logoutEndsTheCredential(_ kind: BackendKind) async throws {
+        let node = try await NodeHarness.make(kind)
+        try await node.application().test(.router) { client in
+            let sid = try #require(try await client.login("writer1", mode: "session").sessionCookie)
+            #expect(try await client.post("/auth/logout", session: sid).status == .noContent)
+            #expect(try await client.get("/api/me", session: sid).errorCode == "invalid_session")
+
+            let tokens = try await client.login("writer1", mode: "jwt").decoded(Login.self)
+            let access = tokens.access_token
+            #expect(try await client.post("/auth/logout", bearer: access).status == .noContent)
+            #expect(try await client.get("/api/me", bearer: access).errorCode == "invalid_token")
+            let refresh = try await client.post("/auth/refresh", json: #"{"refresh_token":"\#(tokens.refresh_token)"}"#)
+            #expect(refresh.errorCode == "invalid_grant")
+        }
+    }
+
+    @Test(arguments: BackendKind.available)
+    func logoutAllEndsEverySessionFamilyAndToken(_ kind: BackendKind) async throws {
+        let node = try await NodeHarness.make(kind)
+        try await node.application().test(.router) { client in
+            let sessions = [
+                try #require(try await client.login("writer1", mode: "session").sessionCookie),
+                try #require(try await client.login("writer1", mode: "session").sessionCookie),
+            ]
+            let tokens = [try await client.login("writer1", mode: "jwt").decoded(Login.self),
+                          try await client.login("writer1", mode: "jwt").decoded(Login.self)]
+            let otherUser = try await client.login("reader1", mode: "jwt").decoded(Login.self).access_token
+
+            #expect(try await client.post("/auth/logout-all", bearer: tokens[0].access_token).status == .noContent)
+            for sid in sessions {
+                #expect(try await client.get("/api/me", session: sid).errorCode == "invalid_session")
+            }
+            for token in tokens {
+                #expect(try await client.get("/api/me", bearer: token.access_token).errorCode == "invalid_token")
+                let refresh = try await client.post("/auth/refresh", json: #"{"refresh_token":"\#(token.refresh_token)"}"#)
+                #expect(refresh.errorCode == "invalid_grant")
+            }
+            #expect(try await client.get("/api/me", bearer: otherUser).status == .ok)
+        }
+    }
+
+    @Test func withoutPushAnAccessTokenLivesUntilItExpires() async throws {
+        let node = try await NodeHarness.make(.inMemory, revocation: .none, accessTokenLifetime: 60)
+        try await node.application().test(.router) { client in
+            let tokens = try await client.login("writer1", mode: "jwt").decoded(Login.self)
+            let access = tokens.access_token
+            #expect(try await client.post("/auth/logout", bearer: access).status == .noContent)
+            #expect(try await client.get("/api/me", bearer: access).status == .ok)
+            let refresh = try await client.post("/auth/refresh", json: #"{"refresh_token":"\#(tokens.refresh_token)"}"#)
+            #expect(refresh.errorCode == "invalid_grant", "the refresh family is revoked all the same")
+            try await node.advance(by: 66)
+            #expect(try await client.get("/api/me", bearer: access).errorCode == "token_expired")
+        }
+    }
+}
+
+/// Decodes any JSON value, for looking at one field of a mixed object.
+struct AnyDecodable: Decodable {
+    let value: Any
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let int = try? container.decode(Int.self) {
+            value = int
+        } else if let string = try? container.decode(String.self) {
+            value = string
+        } else {
+            value = (try? container.decode([String: String].self)) ?? ()
+        }
+    }
+
+    var string: String? { value as? String }
+    var int: Int? { value as? Int }
+}

@@ -1,0 +1,130 @@
+import AuthCore
+import AuthNode
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import RedisClient
+import TestSupport
+import Testing
+
+enum BackendKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case inMemory
+    case redis
+
+    var testDescription: String { rawValue }
+
+    /// In-memory always; Redis when scripts/test gave one (or CI demands it).
+    static var available: [BackendKind] {
+        TestEnvironment.redisURL != nil || TestEnvironment.isCI ? [.inMemory, .redis] : [.inMemory]
+    }
+}
+
+/// One node on a chosen backend, with a reader and a writer seeded, a fixed HS256 key and,
+/// for the in-memory backend, a clock tests can move.
+struct NodeHarness {
+    static let password = "correct horse battery staple"
+    static let secret = Array("a test secret of at least thirty-two bytes!".utf8)
+
+    let configuration: NodeConfiguration
+    let backend: AuthBackend
+    let clock: ManualClock?
+
+    static func make(
+        _ kind: BackendKind,
+        redisURL: String? = nil,
+        nodeID: String = "node-1",
+        keyPrefix: String? = nil,
+        revocation: RevocationMode = .push,
+        loginAttemptLimit: Int = 5,
+        accessTokenLifetime: Int = 300,
+        users: InMemoryUserStore = InMemoryUserStore(),
+        revocationStore: InMemoryRevocationStore = InMemoryRevocationStore()
+    ) async throws -> NodeHarness {
+        let keyRing = JWTKeyRing(current: try await JWTKeyRing.loadKey(algorithm: .hs256, contents: secret))
+        var configuration = NodeConfiguration(
+            nodeID: nodeID, keys: RedisKeys(prefix: keyPrefix ?? "test-\(UUID().uuidString):"), keyRing: keyRing,
+            accessTokenLifetime: accessTokenLifetime, revocation: revocation, bcryptCost: 4,
+            loginAttemptLimit: loginAttemptLimit)
+        let backend: AuthBackend
+        var clock: ManualClock?
+        switch kind {
+        case .inMemory:
+            let manual = ManualClock(Date().timeIntervalSince1970)
+            clock = manual
+            backend = .inMemory(configuration, clock: manual, users: users, revocationStore: revocationStore)
+        case .redis:
+            var redis = try RedisConfiguration(url: redisURL ?? TestEnvironment.requireRedisURL())
+            redis.commandTimeout = .milliseconds(500)
+            redis.connectTimeout = .milliseconds(500)
+            configuration.redis = redis
+            backend = .redis(configuration, logger: Logger(label: "test"))
+        }
+        let harness = NodeHarness(configuration: configuration, backend: backend, clock: clock)
+        let hash = try await backend.passwordHasher.hash(password)
+        try await backend.users.save(UserRecord(username: "reader1", name: "Reader One", role: .reader, passwordHash: hash))
+        try await backend.users.save(UserRecord(username: "writer1", name: "Writer One", role: .writer, passwordHash: hash))
+        return harness
+    }
+
+    func application() throws -> some ApplicationProtocol {
+        try buildApplication(configuration, backend: backend, logger: Logger(label: "test"))
+    }
+
+    /// Moves time on: the manual clock where there is one, the wall clock otherwise.
+    func advance(by seconds: Double) async throws {
+        if let clock {
+            clock.advance(by: seconds)
+        } else {
+            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+        }
+    }
+}
+
+struct Login: Decodable {
+    var mode: String
+    var access_token: String
+    var refresh_token: String
+    var expires_in: Int
+}
+
+struct ErrorBody: Decodable, Equatable {
+    var error: String
+    var message: String
+}
+
+extension TestResponse {
+    func decoded<T: Decodable>(_ type: T.Type = T.self) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(buffer: body))
+    }
+
+    var errorCode: String? { (try? decoded(ErrorBody.self))?.error }
+
+    /// The `sid` value of a Set-Cookie, if any.
+    var sessionCookie: String? {
+        guard let cookie = headers[.setCookie], cookie.hasPrefix("sid=") else { return nil }
+        return String(cookie.dropFirst(4).prefix { $0 != ";" })
+    }
+}
+
+extension TestClientProtocol {
+    func login(_ username: String, mode: String, password: String = NodeHarness.password) async throws -> TestResponse {
+        try await execute(
+            uri: "/auth/login", method: .post, headers: [.contentType: "application/json"],
+            body: ByteBuffer(string: #"{"username":"\#(username)","password":"\#(password)","mode":"\#(mode)"}"#))
+    }
+
+    func get(_ uri: String, bearer: String? = nil, session: String? = nil, extra: HTTPFields = [:]) async throws -> TestResponse {
+        var headers = extra
+        if let bearer { headers[.authorization] = "Bearer \(bearer)" }
+        if let session { headers[.cookie] = "sid=\(session)" }
+        return try await execute(uri: uri, method: .get, headers: headers)
+    }
+
+    func post(_ uri: String, bearer: String? = nil, session: String? = nil, json: String? = nil) async throws -> TestResponse {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let bearer { headers[.authorization] = "Bearer \(bearer)" }
+        if let session { headers[.cookie] = "sid=\(session)" }
+        return try await execute(uri: uri, method: .post, headers: headers, body: json.map { ByteBuffer(string: $0) })
+    }
+}
