@@ -1,0 +1,125 @@
+import AuthCore
+import AuthNode
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import TestSupport
+import Testing
+
+/// Three real nodes on loopback sockets over one Redis, the way a load balancer sees them.
+@Suite(.sharedRedis) struct ClusterTests {
+    /// Runs `body` with three live nodes sharing one Redis and one key prefix.
+    func withThreeNodes(
+        redisURL: String? = nil,
+        _ body: @Sendable ([any TestClientProtocol]) async throws -> Void
+    ) async throws {
+        let prefix = "cluster-\(UUID().uuidString):"
+        var nodes: [NodeHarness] = []
+        for index in 1...3 {
+            var node = try await NodeHarness.make(.redis, redisURL: redisURL, nodeID: "node-\(index)", keyPrefix: prefix)
+            node = NodeHarness(configuration: node.configuration.listening(onPort: 0), backend: node.backend, clock: nil)
+            nodes.append(node)
+        }
+        let (first, second, third) = (nodes[0], nodes[1], nodes[2])
+        try await first.application().test(.live) { one in
+            try await second.application().test(.live) { two in
+                try await third.application().test(.live) { three in
+                    let clients: [any TestClientProtocol] = [one, two, three]
+                    for client in clients { try await waitUntilReady(client) }
+                    try await body(clients)
+                }
+            }
+        }
+    }
+
+    func waitUntilReady(_ client: some TestClientProtocol) async throws {
+        for _ in 0..<200 {
+            if try await client.get("/readyz").status == .ok { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("a node did not become ready")
+    }
+
+    @Test func aLoginOnOneNodeWorksOnTheOthersAndLogoutReachesThemAll() async throws {
+        try await withThreeNodes { nodes in
+            let sid = try #require(try await nodes[0].login("writer1", mode: "session").sessionCookie)
+            let tokens = try await nodes[0].login("writer1", mode: "jwt").decoded(Login.self)
+            for (index, node) in nodes.enumerated() {
+                let bySession = try await node.get("/api/me", session: sid)
+                #expect(bySession.status == .ok)
+                #expect(try bySession.decoded([String: String].self)["node"] == "node-\(index + 1)")
+                #expect(try await node.get("/api/me", bearer: tokens.access_token).status == .ok)
+            }
+
+            // Session logout on node 3: rejected on node 1 at once.
+            #expect(try await nodes[2].post("/auth/logout", session: sid).status == .noContent)
+            #expect(try await nodes[0].get("/api/me", session: sid).errorCode == "invalid_session")
+
+            // JWT logout on node 3: node 1 hears of it through pub/sub within 100 ms.
+            #expect(try await nodes[2].post("/auth/logout", bearer: tokens.access_token).status == .noContent)
+            let clock = ContinuousClock()
+            let start = clock.now
+            var rejected = false
+            while !rejected, clock.now - start < .milliseconds(100) {
+                rejected = try await nodes[0].get("/api/me", bearer: tokens.access_token).errorCode == "invalid_token"
+            }
+            #expect(rejected, "node 1 still accepted the token 100 ms after logout on node 3")
+            #expect(try await nodes[1].get("/api/me", bearer: tokens.access_token).errorCode == "invalid_token")
+        }
+    }
+
+    @Test func theSameRefreshTokenOnTwoNodesAtOnceHasExactlyOneWinner() async throws {
+        try await withThreeNodes { nodes in
+            var violations: [String] = []
+            for trial in 0..<200 {
+                let refresh = try await nodes[0].login("writer1", mode: "jwt").decoded(Login.self).refresh_token
+                let body = #"{"refresh_token":"\#(refresh)"}"#
+                async let onTwo = nodes[1].post("/auth/refresh", json: body)
+                async let onThree = nodes[2].post("/auth/refresh", json: body)
+                let statuses = try await [onTwo.status.code, onThree.status.code].sorted()
+                if statuses != [200, 401] { violations.append("trial \(trial): \(statuses)") }
+            }
+            #expect(violations.isEmpty, "\(violations.prefix(5))")
+        }
+    }
+
+    @Test(.ownRedisServer) func redisDownFailsSessionsFastKeepsJWTsAndRecovers() async throws {
+        try await RedisServerProcess.with { (server) async throws in
+            try await withThreeNodes(redisURL: server.url) { nodes in
+                let sid = try #require(try await nodes[0].login("writer1", mode: "session").sessionCookie)
+                let access = try await nodes[0].login("writer1", mode: "jwt").decoded(Login.self).access_token
+                await server.kill()
+
+                let clock = ContinuousClock()
+                for node in nodes {
+                    let start = clock.now
+                    let response = try await node.get("/api/me", session: sid)
+                    #expect(response.status == .serviceUnavailable)
+                    #expect(response.errorCode == "store_unavailable")
+                    #expect(clock.now - start < .milliseconds(500 + 250), "503 within the 500 ms command timeout")
+                    #expect(try await node.get("/api/me", bearer: access).status == .ok)
+                }
+                #expect(try await nodes[1].get("/readyz").status == .serviceUnavailable)
+
+                try await server.start()
+                // Redis restarted empty: the session is gone, but the nodes answer again by themselves.
+                var recovered = false
+                for _ in 0..<200 where !recovered {
+                    recovered = try await nodes[0].get("/api/me", session: sid).errorCode == "invalid_session"
+                    if !recovered { try await Task.sleep(for: .milliseconds(25)) }
+                }
+                #expect(recovered)
+                for node in nodes { try await waitUntilReady(node) }
+            }
+        }
+    }
+}
+
+extension NodeConfiguration {
+    func listening(onPort port: Int) -> NodeConfiguration {
+        var copy = self
+        copy.port = port
+        return copy
+    }
+}
