@@ -128,10 +128,9 @@ public struct AccessTokens: Sendable {
         let jti = family + "." + String(OpaqueSecret.generate().prefix(16))
         let claims = AccessTokenClaims(iss: issuer, aud: audience, user: user, iat: now, exp: now + Int64(lifetime), jti: jti)
         let key = keyRing.current
-        let header = #"{"alg":"\#(key.algorithm.rawValue)","typ":"JWT","kid":"\#(key.kid)"}"#
         let payload = try JSONEncoder().encode(claims)
-        let signingInput = Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(payload)
-        let signature = try key.signer.sign(Array(signingInput.utf8))
+        let signingInput = String(decoding: key.encodedHeader, as: UTF8.self) + "." + Base64URL.encode(payload)
+        let signature = try key.sign(Array(signingInput.utf8))
         return (signingInput + "." + Base64URL.encode(signature), claims)
     }
 
@@ -142,29 +141,44 @@ public struct AccessTokens: Sendable {
         var crit: [String]?
     }
 
-    public func verify(_ token: some StringProtocol) throws(AccessTokenError) -> AccessTokenClaims {
-        let bytes = token.utf8
-        guard bytes.count <= maximumLength else { throw .invalid("token longer than \(maximumLength) bytes") }
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[2].isEmpty else { throw .invalid("not a compact JWS of three parts") }
-        guard let headerBytes = Base64URL.decode(parts[0]), let payloadBytes = Base64URL.decode(parts[1]),
-            let signature = Base64URL.decode(parts[2])
-        else { throw .invalid("a part is not base64url") }
+    public func verify(_ token: String) throws(AccessTokenError) -> AccessTokenClaims {
+        try verify(token[...])
+    }
 
-        let decoder = JSONDecoder()
-        guard let header = try? decoder.decode(Header.self, from: Data(headerBytes)) else {
-            throw .invalid("the header is not a JSON object with alg")
-        }
+    /// A header other than the one this node writes (another issuer's field order, say):
+    /// decoded, and held to the same rules.
+    private func key(forForeignHeader encodedHeader: ArraySlice<UInt8>) throws(AccessTokenError) -> JWTSigningKey {
+        guard let headerBytes = Base64URL.decode(bytes: encodedHeader),
+            let header = try? JSONDecoder().decode(Header.self, from: Data(headerBytes))
+        else { throw .invalid("the header is not a JSON object with alg") }
         guard header.crit == nil else { throw .invalid("unsupported critical header parameters") }
         guard header.typ == nil || header.typ == "JWT" else { throw .invalid("typ is not JWT") }
         guard let kid = header.kid, let key = keyRing.key(kid: kid) else { throw .invalid("unknown kid") }
         guard header.alg == key.algorithm.rawValue else { throw .invalid("alg does not match the key") }
+        return key
+    }
 
-        let signingInput = token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count)
-        guard (try? key.signer.verify(signature, signs: Array(signingInput))) == true else {
-            throw .invalid("bad signature")
+    public func verify(_ token: Substring) throws(AccessTokenError) -> AccessTokenClaims {
+        guard token.utf8.count <= maximumLength else { throw .invalid("token longer than \(maximumLength) bytes") }
+        let bytes = Array(token.utf8)
+        guard let firstDot = bytes.firstIndex(of: UInt8(ascii: ".")),
+            let secondDot = bytes[(firstDot + 1)...].firstIndex(of: UInt8(ascii: ".")),
+            !bytes[(secondDot + 1)...].contains(UInt8(ascii: ".")), secondDot + 1 < bytes.count
+        else { throw .invalid("not a compact JWS of three parts") }
+        let encodedHeader = bytes[..<firstDot]
+        guard let payloadBytes = Base64URL.decode(bytes: bytes[(firstDot + 1)..<secondDot]),
+            let signature = Base64URL.decode(bytes: bytes[(secondDot + 1)...])
+        else { throw .invalid("a part is not base64url") }
+
+        let key: JWTSigningKey
+        if let own = keyRing.key(encodedHeader: encodedHeader) {
+            key = own
+        } else {
+            key = try self.key(forForeignHeader: encodedHeader)
         }
+        guard key.verifies(signature, of: bytes[..<secondDot]) else { throw .invalid("bad signature") }
 
+        let decoder = JSONDecoder()
         let claims: AccessTokenClaims
         do {
             claims = try decoder.decode(AccessTokenClaims.self, from: Data(payloadBytes))

@@ -17,6 +17,34 @@ public struct JWTSigningKey: Sendable {
     public let algorithm: JWTAlgorithmName
     let signer: any JWTAlgorithm
     public let publicJWK: [String: String]?
+    /// HS256 only: the secret, for the swift-crypto fast path (jwt-kit's signer gives the same MAC).
+    let hmacKey: SymmetricKey?
+    /// The base64url header this node puts on tokens signed with this key.
+    let encodedHeader: [UInt8]
+
+    init(kid: String, algorithm: JWTAlgorithmName, signer: any JWTAlgorithm, publicJWK: [String: String]?, hmacKey: SymmetricKey?) {
+        self.kid = kid
+        self.algorithm = algorithm
+        self.signer = signer
+        self.publicJWK = publicJWK
+        self.hmacKey = hmacKey
+        self.encodedHeader = Array(Base64URL.encode(Array(#"{"alg":"\#(algorithm.rawValue)","typ":"JWT","kid":"\#(kid)"}"#.utf8)).utf8)
+    }
+
+    /// True when `signature` is this key's signature of `input`.
+    func verifies(_ signature: [UInt8], of input: ArraySlice<UInt8>) -> Bool {
+        if let hmacKey {
+            return HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: input, using: hmacKey)
+        }
+        return (try? signer.verify(signature, signs: input)) == true
+    }
+
+    func sign(_ input: [UInt8]) throws -> [UInt8] {
+        if let hmacKey {
+            return Array(HMAC<SHA256>.authenticationCode(for: input, using: hmacKey))
+        }
+        return try signer.sign(input)
+    }
 }
 
 public struct JWTKeyError: Error, CustomStringConvertible {
@@ -39,8 +67,14 @@ public struct JWTKeyRing: Sendable {
         self.byKID = byKID
     }
 
-    public func key(kid: some StringProtocol) -> JWTSigningKey? {
-        byKID[String(kid)]
+    public func key(kid: String) -> JWTSigningKey? {
+        byKID[kid]
+    }
+
+    /// The key whose own header is exactly `encodedHeader`, without decoding it.
+    func key(encodedHeader: ArraySlice<UInt8>) -> JWTSigningKey? {
+        if current.encodedHeader.elementsEqual(encodedHeader) { return current }
+        return byKID.values.first { $0.encodedHeader.elementsEqual(encodedHeader) }
     }
 
     public var keys: [JWTSigningKey] { Array(byKID.values).sorted { $0.kid < $1.kid } }
@@ -59,7 +93,7 @@ public struct JWTKeyRing: Sendable {
             guard contents.count >= 32 else {
                 throw JWTKeyError("an HS256 secret must be at least 32 bytes; this one has \(contents.count)")
             }
-            return await makeKey(algorithm, material: contents, publicJWK: nil) { collection, kid in
+            return await makeKey(algorithm, material: contents, publicJWK: nil, hmacKey: SymmetricKey(data: contents)) { collection, kid in
                 await collection.add(hmac: HMACKey(key: SymmetricKey(data: contents)), digestAlgorithm: .sha256, kid: kid)
             }
         case .es256:
@@ -114,6 +148,7 @@ public struct JWTKeyRing: Sendable {
         _ algorithm: JWTAlgorithmName,
         material: [UInt8],
         publicJWK: [String: String]?,
+        hmacKey: SymmetricKey? = nil,
         add: (JWTKeyCollection, JWKIdentifier) async -> Void
     ) async -> JWTSigningKey {
         let kid = algorithm.rawValue.lowercased() + "-" + String(SHA256.hash(data: material).hexString.prefix(16))
@@ -125,6 +160,6 @@ public struct JWTKeyRing: Sendable {
         jwk?["kid"] = kid
         jwk?["alg"] = algorithm.rawValue
         jwk?["use"] = "sig"
-        return JWTSigningKey(kid: kid, algorithm: algorithm, signer: signer, publicJWK: jwk)
+        return JWTSigningKey(kid: kid, algorithm: algorithm, signer: signer, publicJWK: jwk, hmacKey: hmacKey)
     }
 }

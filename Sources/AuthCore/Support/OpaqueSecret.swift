@@ -89,7 +89,11 @@ public enum Base64URL {
         return decode(bytes: Array(utf8)[...])
     }
 
-    private static func decode(bytes input: some RandomAccessCollection<UInt8>) -> [UInt8]? {
+    static func decode(bytes input: ArraySlice<UInt8>) -> [UInt8]? {
+        input.withUnsafeBufferPointer { decode(bytes: $0) }
+    }
+
+    private static func decode(bytes input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         let remainder = input.count % 4
         guard remainder != 1 else { return nil }
         var output: [UInt8] = []
