@@ -15,6 +15,44 @@ public struct AccessTokenClaims: Codable, Sendable, Hashable {
 
     public var user: UserClaims { UserClaims(sub: sub, name: name, role: role) }
 
+    /// The claims of a token's payload: the flat-JSON fast path, `JSONDecoder` for payloads
+    /// it leaves alone; nil when they are not JSON, name a claim twice, or lack one.
+    static func decode(_ payload: [UInt8]) -> AccessTokenClaims? {
+        do {
+            if let members = try FlatJSON.parse(payload) { return AccessTokenClaims(members: members) }
+        } catch {
+            return nil
+        }
+        return try? JSONDecoder().decode(AccessTokenClaims.self, from: Data(payload))
+    }
+
+    private init?(members: [String: FlatJSON.Value]) {
+        guard let iss = members["iss"]?.string, let sub = members["sub"]?.string, let name = members["name"]?.string,
+            let role = members["role"]?.string.flatMap(Role.init(rawValue:)), let iat = members["iat"]?.integer,
+            let exp = members["exp"]?.integer, let jti = members["jti"]?.string
+        else { return nil }
+        switch members["aud"] {
+        case .string(let single):
+            aud = single
+        case .strings(let many):
+            aud = many.first ?? ""
+            audiences = many
+        default:
+            return nil
+        }
+        if let nbf = members["nbf"] {
+            guard let value = nbf.integer else { return nil }
+            self.nbf = value
+        }
+        self.iss = iss
+        self.sub = sub
+        self.name = name
+        self.role = role
+        self.iat = iat
+        self.exp = exp
+        self.jti = jti
+    }
+
     /// The refresh family this token was issued with (its `jti` is `<family>.<random>`).
     public var family: String? {
         jti.firstIndex(of: ".").map { String(jti[..<$0]) }
@@ -178,12 +216,8 @@ public struct AccessTokens: Sendable {
         }
         guard key.verifies(signature, of: bytes[..<secondDot]) else { throw .invalid("bad signature") }
 
-        let decoder = JSONDecoder()
-        let claims: AccessTokenClaims
-        do {
-            claims = try decoder.decode(AccessTokenClaims.self, from: Data(payloadBytes))
-        } catch {
-            throw .invalid("the claims are missing or malformed")
+        guard let claims = AccessTokenClaims.decode(payloadBytes) else {
+            throw .invalid("the claims are missing, malformed or ambiguous")
         }
         guard claims.iss == issuer else { throw .invalid("wrong issuer") }
         guard claims.hasAudience(audience) else { throw .invalid("wrong audience") }

@@ -17,8 +17,9 @@ public struct JWTSigningKey: Sendable {
     public let algorithm: JWTAlgorithmName
     let signer: any JWTAlgorithm
     public let publicJWK: [String: String]?
-    /// HS256 only: the secret, for the swift-crypto fast path (jwt-kit's signer gives the same MAC).
-    let hmacKey: SymmetricKey?
+    /// HS256 only: HMAC already keyed with the secret, copied for each token (swift-crypto;
+    /// jwt-kit's signer gives the same MAC, which the tests hold it to).
+    let keyedHMAC: HMAC<SHA256>?
     /// The base64url header this node puts on tokens signed with this key.
     let encodedHeader: [UInt8]
 
@@ -27,24 +28,33 @@ public struct JWTSigningKey: Sendable {
         self.algorithm = algorithm
         self.signer = signer
         self.publicJWK = publicJWK
-        self.hmacKey = hmacKey
+        self.keyedHMAC = hmacKey.map { HMAC<SHA256>(key: $0) }
         self.encodedHeader = Array(Base64URL.encode(Array(#"{"alg":"\#(algorithm.rawValue)","typ":"JWT","kid":"\#(kid)"}"#.utf8)).utf8)
     }
 
     /// True when `signature` is this key's signature of `input`.
     func verifies(_ signature: [UInt8], of input: ArraySlice<UInt8>) -> Bool {
-        if let hmacKey {
-            return HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: input, using: hmacKey)
+        if var hmac = keyedHMAC {
+            hmac.update(data: input)
+            return constantTimeEqual(Array(hmac.finalize()), signature)
         }
         return (try? signer.verify(signature, signs: input)) == true
     }
 
     func sign(_ input: [UInt8]) throws -> [UInt8] {
-        if let hmacKey {
-            return Array(HMAC<SHA256>.authenticationCode(for: input, using: hmacKey))
+        if var hmac = keyedHMAC {
+            hmac.update(data: input)
+            return Array(hmac.finalize())
         }
         return try signer.sign(input)
     }
+}
+
+func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var difference: UInt8 = 0
+    for index in a.indices { difference |= a[index] ^ b[index] }
+    return difference == 0
 }
 
 public struct JWTKeyError: Error, CustomStringConvertible {

@@ -2,7 +2,8 @@ import Foundation
 import RedisClient
 import Synchronization
 
-/// What Redis holds for a session, under the SHA-256 of its id.
+/// What Redis holds for a session, under the SHA-256 of its id, as one flat JSON object:
+/// `{"sub","name","role","created","absolute_expiry"}`.
 public struct StoredSession: Codable, Sendable, Hashable {
     public var user: UserClaims
     public var created: Int64
@@ -12,6 +13,38 @@ public struct StoredSession: Codable, Sendable, Hashable {
         self.user = user
         self.created = created
         self.absoluteExpiry = absoluteExpiry
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case sub, name, role, created
+        case absoluteExpiry = "absolute_expiry"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        user = UserClaims(
+            sub: try container.decode(String.self, forKey: .sub), name: try container.decode(String.self, forKey: .name),
+            role: try container.decode(Role.self, forKey: .role))
+        created = try container.decode(Int64.self, forKey: .created)
+        absoluteExpiry = try container.decode(Int64.self, forKey: .absoluteExpiry)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(user.sub, forKey: .sub)
+        try container.encode(user.name, forKey: .name)
+        try container.encode(user.role, forKey: .role)
+        try container.encode(created, forKey: .created)
+        try container.encode(absoluteExpiry, forKey: .absoluteExpiry)
+    }
+
+    /// The session in `json`, read on the flat-JSON fast path; nil when it is not one.
+    static func decode(_ json: [UInt8]) -> StoredSession? {
+        guard let members = try? FlatJSON.parse(json), let sub = members["sub"]?.string, let name = members["name"]?.string,
+            let role = members["role"]?.string.flatMap(Role.init(rawValue:)), let created = members["created"]?.integer,
+            let absoluteExpiry = members["absolute_expiry"]?.integer
+        else { return nil }
+        return StoredSession(user: UserClaims(sub: sub, name: name, role: role), created: created, absoluteExpiry: absoluteExpiry)
     }
 }
 
@@ -86,7 +119,7 @@ public struct RedisSessionStore: SessionStore {
         guard let json = try await redis.getex(keys.session(idHash), expiration: .seconds(idleTimeout)) else {
             return nil
         }
-        return try? JSONDecoder().decode(StoredSession.self, from: Data(json))
+        return StoredSession.decode(json)
     }
 
     public func remove(idHash: String, uid: String) async throws {

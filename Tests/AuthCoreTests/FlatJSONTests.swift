@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+@testable import AuthCore
+
+@Suite struct FlatJSONTests {
+    @Test func readsWhatJSONDecoderReads() throws {
+        let json = #" { "iss":"a\"b\\c\/d\n\t\u00e9\ud83d\ude00", "n": -12.5e2 , "z":0, "aud":["x","y"], "e":[] } "#
+        let parsed = try #require(try FlatJSON.parse(Array(json.utf8)))
+        let reference = try #require(JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(parsed["iss"] == .string(reference["iss"] as! String))
+        #expect(parsed["iss"] == .string("a\"b\\c/d\n\té😀"))
+        #expect(parsed["n"] == .number(-1250))
+        #expect(parsed["z"] == .number(0))
+        #expect(parsed["aud"] == .strings(["x", "y"]))
+        #expect(parsed["e"] == .strings([]))
+        #expect(try FlatJSON.parse(Array("{}".utf8)) == [:])
+    }
+
+    @Test func leavesOtherValuesToJSONDecoder() throws {
+        for json in [#"{"a":{"b":1}}"#, #"{"a":true}"#, #"{"a":null}"#, #"{"a":[1]}"#] {
+            #expect(try FlatJSON.parse(Array(json.utf8)) == nil, "\(json)")
+        }
+    }
+
+    @Test func rejectsWhatIsNotJSONAndDuplicateNames() {
+        let cases = [
+            "", "[]", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":+1}",
+            "{\"a\":\"\u{01}\"}", "{\"a\":\"\\x\"}", "{\"a\":\"\\ud800\"}", "{\"a\":1} x", "{a:1}", "{\"a\":1 \"b\":2}",
+            "{\"a\":1,\"a\":2}", "{\"a\":\"unterminated}",
+        ]
+        for json in cases {
+            #expect(throws: FlatJSON.Malformed.self, "\(json)") { try FlatJSON.parse(Array(json.utf8)) }
+        }
+        #expect(throws: FlatJSON.Malformed.self) { try FlatJSON.parse([0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xFF, 0x22, 0x7D]) }
+    }
+
+    @Test func claimsNamingAClaimTwiceAreRefused() {
+        let json = #"{"iss":"i","aud":"a","sub":"ann","name":"Ann","role":"admin","role":"reader","iat":1,"exp":2,"jti":"j"}"#
+        #expect(AccessTokenClaims.decode(Array(json.utf8)) == nil)
+        let single = #"{"iss":"i","aud":["a","b"],"sub":"ann","name":"Ann","role":"admin","iat":1.5,"exp":2,"jti":"j","x":{"y":true}}"#
+        let claims = AccessTokenClaims.decode(Array(single.utf8))
+        #expect(claims?.role == .admin, "a nested claim sends it to JSONDecoder, which reads it too")
+        #expect(claims?.iat == 1)
+    }
+
+    @Test func sessionsRoundTrip() throws {
+        let session = StoredSession(user: UserClaims(sub: "u\"1", name: "Zoë", role: .writer), created: 10, absoluteExpiry: 20)
+        let json = try JSONEncoder().encode(session)
+        #expect(StoredSession.decode(Array(json)) == session)
+    }
+}
