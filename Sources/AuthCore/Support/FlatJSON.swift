@@ -103,7 +103,16 @@ enum FlatJSON {
 
         mutating func string() throws(Malformed) -> String {
             index += 1
-            var output: [UInt8] = []
+            let start = index
+            while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"), bytes[index] >= 0x20 {
+                index += 1
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+                guard let text = String(validating: bytes[start..<index], as: UTF8.self) else { throw Malformed() }
+                index += 1
+                return text
+            }
+            var output = Array(bytes[start..<index])
             while true {
                 guard let byte = next() else { throw Malformed() }
                 switch byte {

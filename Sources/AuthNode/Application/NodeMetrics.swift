@@ -1,17 +1,26 @@
 import Prometheus
+import Synchronization
 
-/// The node's Prometheus metrics, in the registry `/metrics` renders.
-public struct NodeMetrics: Sendable {
+/// The node's Prometheus metrics, in the registry `/metrics` renders. The counter and
+/// histogram of each (route, mode, status) are made once and then looked up by a small key.
+public final class NodeMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let revocationListSize: Gauge
+    private let handles = Mutex<[Labels: (Counter, DurationHistogram)]>([:])
+
+    private struct Labels: Hashable {
+        var route: String
+        var mode: String
+        var status: Int
+    }
 
     static var requests: MetricNameDescriptor {
         MetricNameDescriptor(
-        namespace: "authbench", metricName: "requests", unitName: "total", helpText: "HTTP requests by route, auth mode and status")
+            namespace: "authbench", metricName: "requests", unitName: "total", helpText: "HTTP requests by route, auth mode and status")
     }
     static var latency: MetricNameDescriptor {
         MetricNameDescriptor(
-        namespace: "authbench", metricName: "request_duration", unitName: "seconds", helpText: "HTTP request latency")
+            namespace: "authbench", metricName: "request_duration", unitName: "seconds", helpText: "HTTP request latency")
     }
     static var revocations: MetricNameDescriptor {
         MetricNameDescriptor(
@@ -30,10 +39,19 @@ public struct NodeMetrics: Sendable {
     }
 
     func record(route: String, mode: String, status: Int, since start: ContinuousClock.Instant) {
-        let labels = [("route", route), ("mode", mode), ("status", String(status))]
-        registry.makeCounter(descriptor: Self.requests, labels: labels).increment()
-        registry.makeDurationHistogram(descriptor: Self.latency, labels: labels, buckets: Self.latencyBuckets)
-            .record(ContinuousClock.now - start)
+        let key = Labels(route: route, mode: mode, status: status)
+        let (counter, histogram) = handles.withLock { handles in
+            if let existing = handles[key] { return existing }
+            let labels = [("route", route), ("mode", mode), ("status", String(status))]
+            let made = (
+                registry.makeCounter(descriptor: Self.requests, labels: labels),
+                registry.makeDurationHistogram(descriptor: Self.latency, labels: labels, buckets: Self.latencyBuckets)
+            )
+            handles[key] = made
+            return made
+        }
+        counter.increment()
+        histogram.record(ContinuousClock.now - start)
     }
 
     func render(revocationListEntries: Int) -> [UInt8] {

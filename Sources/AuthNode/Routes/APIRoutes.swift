@@ -7,35 +7,31 @@ import HummingbirdAuth
 struct APIRoutes {
     let nodeID: String
 
-    struct Me: ResponseEncodable {
-        var sub: String
-        var name: String
-        var role: Role
-        var auth: String
-        var node: String
-    }
-
-    struct Article: ResponseEncodable {
-        var id: String
-        var title: String
-        var node: String
-    }
-
     func add(to group: RouterGroup<NodeRequestContext>) {
         group.get("me", use: me)
         group.get("articles/:id", use: readArticle)
         group.put("articles/:id", use: editArticle)
     }
 
-    func me(_ request: Request, context: NodeRequestContext) throws -> Me {
+    func me(_ request: Request, context: NodeRequestContext) throws -> Response {
         let identity = try context.requireIdentity()
-        return Me(sub: identity.user.sub, name: identity.user.name, role: identity.user.role, auth: identity.mode, node: nodeID)
+        var json = JSONResponse()
+        json.add("sub", identity.user.sub)
+        json.add("name", identity.user.name)
+        json.add("role", identity.user.role.rawValue)
+        json.add("auth", identity.mode)
+        json.add("node", nodeID)
+        return json.response()
     }
 
-    func readArticle(_ request: Request, context: NodeRequestContext) throws -> Article {
+    func readArticle(_ request: Request, context: NodeRequestContext) throws -> Response {
         _ = try context.requireIdentity()
         let id = try articleID(context)
-        return Article(id: id, title: "Article \(id)", node: nodeID)
+        var json = JSONResponse()
+        json.add("id", id)
+        json.add("title", "Article \(id)")
+        json.add("node", nodeID)
+        return json.response()
     }
 
     /// Echoes the JSON body with the article id and node id; writers and admins only.
@@ -52,9 +48,9 @@ struct APIRoutes {
         }
         var echo = ByteBuffer()
         echo.writeString(#"{"id":"#)
-        echo.writeBytes(try JSONEncoder().encode(id))
+        JSONResponse.writeQuoted(id, into: &echo)
         echo.writeString(#","node":"#)
-        echo.writeBytes(try JSONEncoder().encode(nodeID))
+        JSONResponse.writeQuoted(nodeID, into: &echo)
         echo.writeString(#","article":"#)
         echo.writeBytes(bytes)
         echo.writeString("}")

@@ -19,12 +19,20 @@ struct OperationsRoutes {
     }
 
     func add(to router: Router<NodeRequestContext>) {
-        router.get("healthz") { _, _ in json(["status": "ok", "node": nodeID]) }
+        router.get("healthz") { _, _ in
+            var json = JSONResponse()
+            json.add("status", "ok")
+            json.add("node", nodeID)
+            return json.response()
+        }
         router.get("readyz") { _, _ in
             guard await backend.isReady() else {
                 throw APIError(.serviceUnavailable, "store_unavailable", "not ready: Redis is not answering or the revocation list is not loaded")
             }
-            return json(["status": "ready", "node": nodeID])
+            var json = JSONResponse()
+            json.add("status", "ready")
+            json.add("node", nodeID)
+            return json.response()
         }
         router.get("metrics") { _, _ in
             Response(
@@ -34,10 +42,5 @@ struct OperationsRoutes {
         router.get(".well-known/jwks.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: jwks)))
         }
-    }
-
-    private func json(_ fields: [String: String]) -> Response {
-        let body = (try? JSONEncoder().encode(fields)) ?? Data()
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

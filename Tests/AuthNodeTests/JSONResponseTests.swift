@@ -1,0 +1,24 @@
+import Foundation
+import Hummingbird
+import Testing
+
+@testable import AuthNode
+
+@Suite struct JSONResponseTests {
+    @Test func writesJSONThatParsersReadBack() throws {
+        let awkward = "Zoë \"Q\" \\ / \n\r\t\u{01}\u{1F} 😀 </script>"
+        var json = JSONResponse()
+        json.add("name", awkward)
+        json.add("empty", "")
+        let response = json.response()
+        #expect(response.headers[.contentType] == "application/json; charset=utf-8")
+        var body = ByteBuffer()
+        var quoted = ByteBuffer()
+        JSONResponse.writeQuoted(awkward, into: &quoted)
+        body.writeString(#"{"name":"#)
+        body.writeBuffer(&quoted)
+        body.writeString(#","empty":""}"#)
+        let parsed = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: String]
+        #expect(parsed == ["name": awkward, "empty": ""])
+    }
+}
