@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import NIOCore
 import NIOPosix
@@ -8,6 +9,8 @@ import ServiceLifecycle
 ///
 /// Run it as a `Service` so that graceful shutdown closes its connections, or call
 /// `shutdown()` yourself. Calls made before `run()` work too: connections open on first use.
+/// Each command's latency and failures go to `metricsFactory` (swift-metrics) as
+/// `authbench_redis_command_duration_seconds` and `authbench_redis_command_errors_total`.
 public final class RedisClient: Service, Sendable {
     public let configuration: RedisConfiguration
     let eventLoopGroup: any EventLoopGroup
@@ -17,12 +20,15 @@ public final class RedisClient: Service, Sendable {
     public init(
         configuration: RedisConfiguration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory,
         logger: Logger = Logger(label: "RedisClient")
     ) {
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
-        self.pool = RedisConnectionPool(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        self.pool = RedisConnectionPool(
+            configuration: configuration, eventLoopGroup: eventLoopGroup,
+            metrics: RedisCommandMetrics(factory: metricsFactory), logger: logger)
     }
 
     /// Sends one command and waits for its reply. Throws only `RedisError`; an error reply

@@ -7,8 +7,10 @@ import Synchronization
 final class RedisConnectionPool: Sendable {
     private let slots: [RedisConnectionSlot]
     private let nextSlot = Atomic<Int>(0)
+    private let metrics: RedisCommandMetrics
 
-    init(configuration: RedisConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+    init(configuration: RedisConfiguration, eventLoopGroup: any EventLoopGroup, metrics: RedisCommandMetrics, logger: Logger) {
+        self.metrics = metrics
         let loops = Array(eventLoopGroup.makeIterator())
         let size = max(1, configuration.poolSize ?? loops.count)
         slots = (0..<size).map { index in
@@ -21,6 +23,19 @@ final class RedisConnectionPool: Sendable {
     }
 
     func send(_ command: RedisCommand) async throws -> RESPValue {
+        let start = NIODeadline.now()
+        do {
+            let reply = try await sendUnmeasured(command)
+            metrics.recordSuccess(command.name, nanoseconds: (NIODeadline.now() - start).nanoseconds)
+            return reply
+        } catch {
+            let redisError = error as? RedisError ?? .connectionFailed("\(error)")
+            metrics.recordFailure(command.name, nanoseconds: (NIODeadline.now() - start).nanoseconds, redisError)
+            throw redisError
+        }
+    }
+
+    private func sendUnmeasured(_ command: RedisCommand) async throws -> RESPValue {
         let slot = pickSlot()
         let promise = slot.eventLoop.makePromise(of: RESPValue.self)
         let bytes = command.encoded()

@@ -103,7 +103,7 @@ struct Serve: AsyncParsableCommand {
             "node": "\(nodeId)", "listen": "\(host):\(port)", "redis": "\(redis)", "jwt_alg": "\(jwtAlg.rawValue)",
             "kid": "\(keyRing.current.kid)", "revocation": "\(revocation.rawValue)",
         ])
-        let backend = AuthBackend.redis(configuration, logger: logger)
+        let backend = AuthBackend.redis(configuration, metricsFactory: PrometheusMetricsFactory(registry: registry), logger: logger)
         let app = try buildApplication(configuration, backend: backend, metricsRegistry: registry, logger: logger)
         try await app.runService()
     }

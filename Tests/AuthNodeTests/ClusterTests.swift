@@ -18,7 +18,9 @@ import Testing
         var nodes: [NodeHarness] = []
         for index in 1...3 {
             var node = try await NodeHarness.make(.redis, redisURL: redisURL, nodeID: "node-\(index)", keyPrefix: prefix)
-            node = NodeHarness(configuration: node.configuration.listening(onPort: 0), backend: node.backend, clock: nil)
+            node = NodeHarness(
+                configuration: node.configuration.listening(onPort: 0), backend: node.backend, clock: nil,
+                metricsRegistry: node.metricsRegistry)
             nodes.append(node)
         }
         let (first, second, third) = (nodes[0], nodes[1], nodes[2])

@@ -32,6 +32,10 @@ import Testing
             let metrics = String(buffer: try await client.get("/metrics").body)
             #expect(metrics.contains(#"authbench_requests_total{route="/healthz",mode="none",status="200"} 2"#))
             #expect(metrics.contains("authbench_revocation_list_entries"))
+            if kind == .redis {
+                // The readiness checks above ran PING on Redis.
+                #expect(metrics.contains(#"authbench_redis_command_duration_seconds_count{command="PING"}"#), "\(metrics)")
+            }
         }
     }
 

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Prometheus
 import RedisClient
 import TestSupport
 import Testing
@@ -29,6 +30,7 @@ struct NodeHarness {
     let configuration: NodeConfiguration
     let backend: AuthBackend
     let clock: ManualClock?
+    var metricsRegistry = PrometheusCollectorRegistry()
 
     static func make(
         _ kind: BackendKind,
@@ -48,6 +50,7 @@ struct NodeHarness {
             loginAttemptLimit: loginAttemptLimit)
         let backend: AuthBackend
         var clock: ManualClock?
+        let registry = PrometheusCollectorRegistry()
         switch kind {
         case .inMemory:
             let manual = ManualClock(Date().timeIntervalSince1970)
@@ -58,9 +61,9 @@ struct NodeHarness {
             redis.commandTimeout = .milliseconds(500)
             redis.connectTimeout = .milliseconds(500)
             configuration.redis = redis
-            backend = .redis(configuration, logger: Logger(label: "test"))
+            backend = .redis(configuration, metricsFactory: PrometheusMetricsFactory(registry: registry), logger: Logger(label: "test"))
         }
-        let harness = NodeHarness(configuration: configuration, backend: backend, clock: clock)
+        let harness = NodeHarness(configuration: configuration, backend: backend, clock: clock, metricsRegistry: registry)
         let hash = try await backend.passwordHasher.hash(password)
         try await backend.users.save(UserRecord(username: "reader1", name: "Reader One", role: .reader, passwordHash: hash))
         try await backend.users.save(UserRecord(username: "writer1", name: "Writer One", role: .writer, passwordHash: hash))
@@ -68,7 +71,7 @@ struct NodeHarness {
     }
 
     func application() throws -> some ApplicationProtocol {
-        try buildApplication(configuration, backend: backend, logger: Logger(label: "test"))
+        try buildApplication(configuration, backend: backend, metricsRegistry: metricsRegistry, logger: Logger(label: "test"))
     }
 
     /// Moves time on: the manual clock where there is one, the wall clock otherwise.

@@ -1,4 +1,5 @@
 import AuthCore
+import CoreMetrics
 import Logging
 import RedisClient
 import ServiceLifecycle
@@ -20,8 +21,13 @@ public struct AuthBackend: Sendable {
     public let isReady: @Sendable () async -> Bool
 
     /// Everything on one shared Redis, as in production.
-    public static func redis(_ configuration: NodeConfiguration, clock: any AuthClock = SystemClock(), logger: Logger) -> AuthBackend {
-        let redis = RedisClient(configuration: configuration.redis, logger: logger)
+    public static func redis(
+        _ configuration: NodeConfiguration,
+        clock: any AuthClock = SystemClock(),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory,
+        logger: Logger
+    ) -> AuthBackend {
+        let redis = RedisClient(configuration: configuration.redis, metricsFactory: metricsFactory, logger: logger)
         let keys = configuration.keys
         let revocationList = RevocationList(clock: clock)
         let revocationStore = RedisRevocationStore(redis: redis, keys: keys)
