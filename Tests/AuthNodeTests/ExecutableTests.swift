@@ -1,0 +1,137 @@
+import Foundation
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real `authbench-node` executable, as an operator runs it.
+@Suite struct ExecutableTests {
+    /// Built next to the test bundle by `swift build --build-tests`.
+    static var executable: URL? {
+        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [folder, folder.deletingLastPathComponent()] {
+            let url = candidate.appendingPathComponent("authbench-node")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return nil
+    }
+
+    struct Run {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+        let executable = try #require(executable, "authbench-node is not built next to the tests")
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AUTHBENCH_") }
+            .merging(environment) { $1 }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func aBadConfigurationStopsItWithOneLine() throws {
+        let cases: [([String], [String: String], String)] = [
+            (["serve"], [:], "authbench-node: no signing key: give --jwt-key-file (AUTHBENCH_JWT_KEY_FILE), or --dev for a throwaway one"),
+            (["serve", "--dev"], ["AUTHBENCH_PORT": "99999"], "authbench-node: --port must be from 1 to 65535"),
+            (["serve"], ["AUTHBENCH_DEV": "true", "AUTHBENCH_REDIS_URL": "http://x"], "authbench-node: --redis-url: invalid Redis URL: scheme: expected 'redis://' at the start of the URL"),
+            (["serve", "--jwt-key-file", "/nonexistent/key"], [:], "authbench-node: --jwt-key-file: cannot read /nonexistent/key"),
+            (["serve", "--dev", "--revocation", "sometimes"], [:], "authbench-node: The value 'sometimes' is invalid for '--revocation <revocation>'. Please provide one of 'push' and 'none'."),
+        ]
+        for (arguments, environment, expected) in cases {
+            let run = try Self.run(arguments, environment: environment)
+            #expect(run.status != 0, "\(arguments) \(environment)")
+            #expect(run.stderr == expected + "\n", "\(arguments) \(environment)")
+        }
+    }
+
+    @Test(.sharedRedis) func servesFromTheEnvironmentAndFinishesInFlightRequestsOnSIGTERM() async throws {
+        let redisURL = try TestEnvironment.requireRedisURL()
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("authbench-exe-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let keyFile = folder.appendingPathComponent("hs256.key")
+        try Data((0..<48).map { _ in UInt8.random(in: 0...255) }).write(to: keyFile)
+        let passwordFile = folder.appendingPathComponent("password")
+        try Data("slow enough to be in flight\n".utf8).write(to: passwordFile)
+        let prefix = "exe-\(UUID().uuidString):"
+
+        // bcrypt cost 13: a login takes long enough to still be running when SIGTERM arrives.
+        let add = try Self.run([
+            "users", "add", "slowpoke", "--role", "admin", "--password-file", passwordFile.path, "--bcrypt-cost", "13",
+            "--redis-url", redisURL, "--key-prefix", prefix,
+        ])
+        #expect(add.status == 0, "\(add.stderr)")
+        #expect(add.stdout == "user slowpoke saved with role admin\n")
+
+        let port = try RedisServerProcess.freeLoopbackPort()
+        let executable = try #require(Self.executable, "authbench-node is not built next to the tests")
+        let node = Process()
+        node.executableURL = executable
+        node.arguments = ["serve"]
+        node.environment = ProcessInfo.processInfo.environment.merging([
+            "AUTHBENCH_NODE_ID": "env-node", "AUTHBENCH_PORT": "\(port)", "AUTHBENCH_REDIS_URL": redisURL,
+            "AUTHBENCH_KEY_PREFIX": prefix, "AUTHBENCH_JWT_KEY_FILE": keyFile.path, "AUTHBENCH_LOG_LEVEL": "warning",
+        ]) { $1 }
+        let log = Pipe()
+        node.standardError = log
+        node.standardOutput = log
+        try node.run()
+        defer { if node.isRunning { kill(node.processIdentifier, SIGKILL) } }
+
+        let base = "http://127.0.0.1:\(port)"
+        var health = ""
+        for _ in 0..<200 {
+            health = try Self.curl(["-s", "\(base)/readyz"])
+            if health.contains("ready") { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        #expect(health == #"{"status":"ready","node":"env-node"}"#)
+
+        let login = Task.detached {
+            try Self.curl([
+                "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "\(base)/auth/login",
+                "-d", #"{"username":"slowpoke","password":"slow enough to be in flight","mode":"session"}"#,
+            ])
+        }
+        try await Task.sleep(for: .milliseconds(150))
+        kill(node.processIdentifier, SIGTERM)
+        #expect(try await login.value == "200", "the login in flight when SIGTERM came still got its answer")
+
+        let deadline = ContinuousClock.now + .seconds(10)
+        while node.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!node.isRunning, "the node stopped after SIGTERM")
+        #expect(node.terminationStatus == 0)
+        let output = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let secret = try Data(contentsOf: keyFile)
+        #expect(!output.contains("slow enough to be in flight"))
+        #expect(!output.contains(secret.base64EncodedString()))
+    }
+
+    static func curl(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["curl", "--max-time", "10"] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
