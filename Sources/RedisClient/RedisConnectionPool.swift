@@ -35,18 +35,18 @@ final class RedisConnectionPool: Sendable {
         }
     }
 
+    /// One hop onto the slot's event loop does both the write and the registration of the
+    /// continuation (`EventLoopFuture.get()` off the loop would hop a second time to register).
     private func sendUnmeasured(_ command: RedisCommand) async throws -> RESPValue {
         let slot = pickSlot()
-        let promise = slot.eventLoop.makePromise(of: RESPValue.self)
         let bytes = command.encoded()
-        if slot.eventLoop.inEventLoop {
-            slot.submit(bytes, promise: promise)
-        } else {
-            slot.eventLoop.execute {
-                slot.submit(bytes, promise: promise)
+        let reply = try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<RESPValue, any Error>) in
+            if slot.eventLoop.inEventLoop {
+                slot.submit(bytes, continuation: continuation)
+            } else {
+                slot.eventLoop.execute { slot.submit(bytes, continuation: continuation) }
             }
         }
-        let reply = try await promise.futureResult.get()
         if case .error(let message) = reply { throw RedisError.server(message) }
         return reply
     }
@@ -104,6 +104,12 @@ final class RedisConnectionSlot: @unchecked Sendable {
         self.configuration = configuration
         self.eventLoop = eventLoop
         self.logger = logger
+    }
+
+    func submit(_ bytes: ByteBuffer, continuation: UnsafeContinuation<RESPValue, any Error>) {
+        let promise = eventLoop.makePromise(of: RESPValue.self)
+        promise.futureResult.whenComplete { continuation.resume(with: $0) }
+        submit(bytes, promise: promise)
     }
 
     func submit(_ bytes: ByteBuffer, promise: EventLoopPromise<RESPValue>) {
