@@ -151,6 +151,28 @@ struct JWTKitClaims: JWTPayload, Equatable {
         #expect(try verifier.verify(token).sub == "ann")
     }
 
+    @Test func rs256KeysFromPEMSignAndPublishTheirModulus() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rsa-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let pem = folder.appendingPathComponent("rs256.pem")
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", pem.path]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        try #require(openssl.terminationStatus == 0, "openssl is needed (scripts/bootstrap installs it)")
+        let key = try await JWTKeyRing.loadKey(algorithm: .rs256, contents: Array(try Data(contentsOf: pem)))
+        #expect(key.publicJWK?["kty"] == "RSA")
+        #expect((key.publicJWK?["n"]?.count ?? 0) > 300)
+        let verifier = tokens(JWTKeyRing(current: key))
+        let token = try verifier.issue(for: user, family: "f").token
+        #expect(try verifier.verify(token).sub == "ann")
+        let header = try JSONDecoder().decode([String: String].self, from: Data(Base64URL.decode(token.split(separator: ".")[0])!))
+        #expect(header["alg"] == "RS256")
+    }
+
     @Test func keysAreCheckedAtLoad() async throws {
         await #expect(throws: JWTKeyError.self) { try await JWTKeyRing.loadKey(algorithm: .hs256, contents: Array("short".utf8)) }
         await #expect(throws: JWTKeyError.self) { try await JWTKeyRing.loadKey(algorithm: .es256, contents: Self.secret) }

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import RedisClient
 import TestSupport
 import Testing
 
@@ -113,6 +114,39 @@ import Testing
                 }
                 #expect(recovered)
                 for node in nodes { try await waitUntilReady(node) }
+            }
+        }
+    }
+}
+
+extension ClusterTests {
+    @Test(.ownRedisServer) func aNodeReloadsRevocationsItMissedWhileDisconnected() async throws {
+        try await RedisServerProcess.with { (server) async throws in
+            let prefix = "reload-\(UUID().uuidString):"
+            let listener = try await NodeHarness.make(.redis, redisURL: server.url, nodeID: "node-1", keyPrefix: prefix)
+            try await listener.application().test(.router) { client in
+                try await waitUntilReady(client)
+                let access = try await client.login("writer1", mode: "jwt").decoded(Login.self).access_token
+                #expect(try await client.get("/api/me", bearer: access).status == .ok)
+
+                // Redis restarts (empty): the node's subscription drops. While it is away,
+                // another node revokes the token straight in Redis.
+                await server.kill()
+                var noticed = false
+                for _ in 0..<200 where !noticed {
+                    noticed = try await client.get("/readyz").status == .serviceUnavailable
+                    if !noticed { try await Task.sleep(for: .milliseconds(10)) }
+                }
+                #expect(noticed, "the node reports not ready while Redis is away")
+                try await server.start()
+                let claims = try listener.backend.accessTokens.verify(access)
+                let other = RedisClient(configuration: try RedisConfiguration(url: server.url))
+                try await other.zadd(prefix + "revoked", members: [(Double(claims.exp + 10), "jti:" + claims.jti)])
+                await other.shutdown()
+
+                // After resubscribing the node reloads the list before it is ready, so it rejects the token.
+                try await waitUntilReady(client)
+                #expect(try await client.get("/api/me", bearer: access).errorCode == "invalid_token")
             }
         }
     }

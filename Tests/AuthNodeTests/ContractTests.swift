@@ -297,6 +297,29 @@ import Testing
         }
     }
 
+    @Test func sessionsSlideOnUseButNeverPastTheirAbsoluteLifetime() async throws {
+        let node = try await NodeHarness.make(.inMemory)
+        let idle = Double(node.configuration.sessionIdleTimeout)
+        let absolute = Double(node.configuration.sessionAbsoluteLifetime)
+        try await node.application().test(.router) { client in
+            // Idle too long: gone.
+            let idleSession = try #require(try await client.login("writer1", mode: "session").sessionCookie)
+            try await node.advance(by: idle + 1)
+            #expect(try await client.get("/api/me", session: idleSession).errorCode == "invalid_session")
+
+            // Used often enough to never idle out, it still ends at its absolute lifetime.
+            let busy = try #require(try await client.login("writer1", mode: "session").sessionCookie)
+            var elapsed = 0.0
+            while elapsed + idle / 2 < absolute {
+                try await node.advance(by: idle / 2)
+                elapsed += idle / 2
+                #expect(try await client.get("/api/me", session: busy).status == .ok, "at \(elapsed) s")
+            }
+            try await node.advance(by: absolute - elapsed + 1)
+            #expect(try await client.get("/api/me", session: busy).errorCode == "invalid_session")
+        }
+    }
+
     @Test func withoutPushAnAccessTokenLivesUntilItExpires() async throws {
         let node = try await NodeHarness.make(.inMemory, revocation: .none, accessTokenLifetime: 60)
         try await node.application().test(.router) { client in
