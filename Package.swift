@@ -68,7 +68,15 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .target(name: "LoadKit"),
+        .target(
+            name: "LoadKit",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
         .executableTarget(
             name: "authbench-node",
             dependencies: [
@@ -80,7 +88,14 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        .executableTarget(name: "authbench-load", dependencies: ["LoadKit"]),
+        .executableTarget(
+            name: "authbench-load",
+            dependencies: [
+                "LoadKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "RedisClientBenchmark",
             dependencies: [
@@ -104,6 +119,15 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "LoadKitTests",
+            dependencies: [
+                "LoadKit",
+                "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
             name: "AuthCoreTests",
             dependencies: [
                 "AuthCore",
@@ -116,6 +140,7 @@ let package = Package(
             name: "AuthNodeTests",
             dependencies: [
                 "AuthNode",
+                "LoadKit",
                 "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -78,7 +78,7 @@ import Glibc
         #expect(add.status == 0, "\(add.stderr)")
         #expect(add.stdout == "user slowpoke saved with role admin\n")
 
-        let port = try RedisServerProcess.freeLoopbackPort()
+        let port = try LoopbackPort.free()
         let executable = try #require(Self.executable, "authbench-node is not built next to the tests")
         let node = Process()
         node.executableURL = executable

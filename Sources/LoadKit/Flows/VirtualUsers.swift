@@ -1,0 +1,90 @@
+import Foundation
+import Histogram
+import NIOCore
+
+/// A virtual user after login: the header that authenticates it.
+struct VirtualUser: Sendable {
+    var username: String
+    var credential: (name: String, value: String)
+}
+
+/// Logs the virtual users in through the targets before the measured phase.
+enum VirtualUsers {
+    struct LoginFailed: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    struct Logins: Sendable {
+        var users: [VirtualUser]
+        var latency: Histogram<UInt64>
+        var failures: [String: Int]
+    }
+
+    static func logIn(_ plan: LoadPlan, mode: AuthMode, group: any EventLoopGroup) async throws -> Logins {
+        var logins = Logins(users: [], latency: ConnectionRecorder.makeHistogram(), failures: [:])
+        try await withThrowingTaskGroup(of: (VirtualUser?, UInt64, String?).self) { tasks in
+            for index in 1...plan.users {
+                if index > plan.loginConcurrency, let (user, micros, failure) = try await tasks.next() {
+                    logins.record(user, micros, failure)
+                }
+                tasks.addTask {
+                    let target = plan.targets[(index - 1) % plan.targets.count]
+                    let username = "\(plan.userPrefix)\(index)"
+                    let start = ContinuousClock.now
+                    do {
+                        let user = try await logIn(username, password: plan.password, mode: mode, at: target, group: group)
+                        return (user, micros(ContinuousClock.now - start), nil)
+                    } catch {
+                        return (nil, 0, "\(error)")
+                    }
+                }
+            }
+            for try await (user, micros, failure) in tasks { logins.record(user, micros, failure) }
+        }
+        guard !logins.users.isEmpty else {
+            throw LoginFailed(description: "no virtual user could log in (\(mode.rawValue)): \(logins.failures.keys.sorted().first ?? "unknown error")")
+        }
+        logins.users.sort { $0.username.localizedStandardCompare($1.username) == .orderedAscending }
+        return logins
+    }
+
+    static func logIn(_ username: String, password: String, mode: AuthMode, at target: Target, group: any EventLoopGroup) async throws -> VirtualUser {
+        let body = try JSONSerialization.data(withJSONObject: ["username": username, "password": password, "mode": mode.rawValue])
+        let response = try await HTTPExchange.send(
+            to: target, method: .POST, path: "/auth/login", headers: [("Content-Type", "application/json")],
+            body: Array(body), group: group)
+        guard response.status == 200 else {
+            throw LoginFailed(description: "login of \(username) at \(target) answered \(response.status)")
+        }
+        switch mode {
+        case .session:
+            guard let cookie = response.headers["Set-Cookie"].first(where: { $0.hasPrefix("sid=") }),
+                let pair = cookie.split(separator: ";").first
+            else { throw LoginFailed(description: "login of \(username) set no sid cookie") }
+            return VirtualUser(username: username, credential: ("Cookie", String(pair)))
+        case .jwt:
+            let json = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+            guard let token = json?["access_token"] as? String else {
+                throw LoginFailed(description: "login of \(username) gave no access_token")
+            }
+            return VirtualUser(username: username, credential: ("Authorization", "Bearer \(token)"))
+        case .none:
+            throw LoginFailed(description: "mode none has no login")
+        }
+    }
+
+    static func micros(_ duration: Duration) -> UInt64 {
+        UInt64(max(duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000, 1))
+    }
+}
+
+extension VirtualUsers.Logins {
+    mutating func record(_ user: VirtualUser?, _ micros: UInt64, _ failure: String?) {
+        if let user {
+            users.append(user)
+            _ = latency.record(micros)
+        } else if let failure {
+            failures[failure, default: 0] += 1
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import NIOCore
+
+/// How a request authenticates.
+public enum AuthMode: String, Sendable, CaseIterable, Codable {
+    case none
+    case session
+    case jwt
+}
+
+/// What to run: the CLI's flags, checked.
+public struct LoadPlan: Sendable {
+    public var targets: [Target]
+    /// One mode, or several measured side by side (their connections interleaved).
+    public var modes: [AuthMode]
+    public var path: String
+    /// Requests per second in total (open loop); nil for a closed loop.
+    public var rate: Double?
+    public var connections: Int
+    public var users: Int
+    public var userPrefix: String
+    public var password: String
+    public var duration: TimeAmount
+    public var warmup: TimeAmount
+    public var loginConcurrency: Int
+
+    public init(
+        targets: [Target], modes: [AuthMode], path: String = "/api/me", rate: Double? = nil, connections: Int = 32,
+        users: Int = 32, userPrefix: String = "user", password: String = "", duration: TimeAmount = .seconds(30),
+        warmup: TimeAmount = .seconds(5), loginConcurrency: Int = 16
+    ) {
+        self.targets = targets
+        self.modes = modes
+        self.path = path
+        self.rate = rate
+        self.connections = connections
+        self.users = users
+        self.userPrefix = userPrefix
+        self.password = password
+        self.duration = duration
+        self.warmup = warmup
+        self.loginConcurrency = loginConcurrency
+    }
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public func validate() throws(Invalid) {
+        guard !targets.isEmpty else { throw Invalid(description: "--targets: give at least one http://host:port") }
+        guard connections >= modes.count else {
+            throw Invalid(description: "--connections must be at least \(modes.count) to measure \(modes.count) modes")
+        }
+        if let rate { guard rate > 0 else { throw Invalid(description: "--rate must be positive") } }
+        guard duration > .zero else { throw Invalid(description: "--duration must be positive") }
+        guard warmup >= .zero else { throw Invalid(description: "--warmup must not be negative") }
+        if modes.contains(where: { $0 != .none }) {
+            guard users >= 1 else { throw Invalid(description: "--users must be at least 1 for session or jwt mode") }
+            guard !password.isEmpty else { throw Invalid(description: "--password is needed to log the virtual users in") }
+        }
+        guard path.hasPrefix("/") else { throw Invalid(description: "--path must start with /") }
+    }
+}

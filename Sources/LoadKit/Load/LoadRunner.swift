@@ -1,0 +1,120 @@
+import Foundation
+import Histogram
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Runs a plan: checks the targets, logs the virtual users in, then drives every
+/// connection from its event loop through warm-up and the measured phase.
+public struct LoadRunner: Sendable {
+    public let plan: LoadPlan
+    public let group: any EventLoopGroup
+
+    public init(plan: LoadPlan, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.plan = plan
+        self.group = group
+    }
+
+    public struct Unreachable: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// A TCP connect to every target, so a wrong URL fails before any load starts.
+    public func checkTargets() async throws {
+        for target in plan.targets {
+            do {
+                let channel = try await ClientBootstrap(group: group).connectTimeout(.seconds(3))
+                    .connect(host: target.host, port: target.port).get()
+                try await channel.close()
+            } catch {
+                throw Unreachable(description: "target \(target) is unreachable: \(LoadConnectionHandler.cause(of: error))")
+            }
+        }
+    }
+
+    public func run() async throws -> LoadResult {
+        try plan.validate()
+        try await checkTargets()
+        let startedAt = Date()
+
+        var logins: [AuthMode: VirtualUsers.Logins] = [:]
+        for mode in plan.modes where mode != .none {
+            logins[mode] = try await VirtualUsers.logIn(plan, mode: mode, group: group)
+        }
+
+        let loops = Array(group.makeIterator())
+        let connectLead = TimeAmount.milliseconds(200 + 5 * Int64(plan.connections))
+        let firstStart = NIODeadline.now() + connectLead
+        let measureFrom = firstStart + plan.warmup
+        let stopAt = measureFrom + plan.duration
+        let interval = plan.rate.map { TimeAmount.nanoseconds(Int64(1e9 * Double(plan.connections) / $0)) }
+
+        var connections: [(AuthMode, EventLoopFuture<ConnectionRecorder>)] = []
+        for index in 0..<plan.connections {
+            let mode = plan.modes[index % plan.modes.count]
+            let indexInMode = index / plan.modes.count
+            let connectionsOfMode = (plan.connections - index % plan.modes.count + plan.modes.count - 1) / plan.modes.count
+            let target = plan.targets[indexInMode % plan.targets.count]
+            let requests = requestRotation(mode: mode, users: logins[mode]?.users ?? [], connection: indexInMode, of: connectionsOfMode, target: target)
+            let stagger = interval.map { TimeAmount.nanoseconds($0.nanoseconds * Int64(index) / Int64(plan.connections)) } ?? .zero
+            let connectionPlan = LoadConnectionHandler.Plan(
+                requests: requests, pacing: interval.map { .openLoop(interval: $0) } ?? .closedLoop,
+                firstStart: firstStart + stagger, measureFrom: measureFrom, stopAt: stopAt)
+            connections.append((mode, connect(to: target, plan: connectionPlan, on: loops[index % loops.count])))
+        }
+
+        var recorders: [AuthMode: ConnectionRecorder] = [:]
+        for (mode, finished) in connections {
+            let recorder = try await finished.get()
+            recorders[mode, default: ConnectionRecorder()].merge(recorder)
+        }
+        let seconds = Double(plan.duration.nanoseconds) / 1e9
+        let runs = plan.modes.map { mode in
+            ModeResult(
+                mode: mode, recorder: recorders[mode] ?? ConnectionRecorder(), durationSeconds: seconds,
+                requestedRate: plan.rate.map { $0 * Double(connectionsOf(mode)) / Double(plan.connections) },
+                loginLatency: logins[mode]?.latency, loginFailures: logins[mode]?.failures ?? [:])
+        }
+        return LoadResult(startedAt: startedAt, plan: plan, runs: runs)
+    }
+
+    private func connectionsOf(_ mode: AuthMode) -> Int {
+        let position = plan.modes.firstIndex(of: mode) ?? 0
+        return (plan.connections - position + plan.modes.count - 1) / plan.modes.count
+    }
+
+    /// The requests one connection cycles through: the virtual users assigned to it, each
+    /// request pre-encoded with its credential.
+    private func requestRotation(mode: AuthMode, users: [VirtualUser], connection: Int, of connectionsOfMode: Int, target: Target) -> [HTTPRequestBytes] {
+        guard mode != .none, !users.isEmpty else {
+            return [HTTPRequestBytes(path: plan.path, authority: target.authority)]
+        }
+        var assigned = stride(from: connection, to: users.count, by: connectionsOfMode).map { users[$0] }
+        if assigned.isEmpty { assigned = [users[connection % users.count]] }
+        return assigned.map { user in
+            HTTPRequestBytes(path: plan.path, authority: target.authority, headers: [(user.credential.name, user.credential.value)])
+        }
+    }
+
+    /// Connects; the returned future gives what the connection recorded once it is done.
+    private func connect(to target: Target, plan: LoadConnectionHandler.Plan, on loop: any EventLoop) -> EventLoopFuture<ConnectionRecorder> {
+        let finished = loop.makePromise(of: ConnectionRecorder.self)
+        ClientBootstrap(group: loop)
+            .connectTimeout(.seconds(3))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let decoder = HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
+                    try channel.pipeline.syncOperations.addHandler(LoadConnectionHandler(plan: plan, decoder: decoder, finished: finished))
+                }
+            }
+            .connect(host: target.host, port: target.port)
+            .whenFailure { error in
+                var recorder = ConnectionRecorder()
+                recorder.recordFailure(LoadConnectionHandler.cause(of: error), second: 0)
+                finished.succeed(recorder)
+            }
+        return finished.futureResult
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+
+/// The summary printed at the end of a run: one row per mode.
+public enum ConsoleTable {
+    public static func render(_ file: ResultFile) -> String {
+        var lines: [String] = []
+        let header = ["mode", "requests/s", "p50", "p90", "p99", "p99.9", "max", "errors"]
+        var rows: [[String]] = []
+        for run in file.runs {
+            rows.append([
+                run.mode, String(format: "%.0f", run.throughput_rps), micros(run.latency_us.p50), micros(run.latency_us.p90),
+                micros(run.latency_us.p99), micros(run.latency_us.p999), micros(run.latency_us.max),
+                run.errors == 0 ? "0" : "\(run.errors) (" + run.errors_by_cause.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + ")",
+            ])
+        }
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { column, cell in
+                column == 0 || column == cells.count - 1
+                    ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[column] - cell.count) + cell
+            }.joined(separator: "  ")
+        }
+        lines.append(line(header))
+        rows.forEach { lines.append(line($0)) }
+        for run in file.runs {
+            if let rate = run.requested_rate_rps, run.throughput_rps < rate * 0.98 {
+                lines.append("\(run.mode): achieved \(String(format: "%.0f", run.throughput_rps)) of the \(String(format: "%.0f", rate)) requests/s asked; the generator or the targets fell behind (\(run.late_sends) requests sent late)")
+            }
+            if let login = run.login_latency_us {
+                lines.append("\(run.mode) logins: p50 \(micros(login.p50)), p99 \(micros(login.p99))" + (run.login_failures.isEmpty ? "" : ", failures: \(run.login_failures.values.reduce(0, +))"))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func micros(_ value: UInt64) -> String {
+        switch value {
+        case ..<1_000: "\(value)us"
+        case ..<1_000_000: String(format: "%.2fms", Double(value) / 1_000)
+        default: String(format: "%.2fs", Double(value) / 1_000_000)
+        }
+    }
+}

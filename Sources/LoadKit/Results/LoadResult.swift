@@ -1,0 +1,119 @@
+import Foundation
+import Histogram
+
+/// One mode's measurements.
+public struct ModeResult: Sendable {
+    public var mode: AuthMode
+    public var recorder: ConnectionRecorder
+    public var durationSeconds: Double
+    /// The open-loop rate asked of this mode's connections; nil for a closed loop.
+    public var requestedRate: Double?
+    public var loginLatency: Histogram<UInt64>?
+    public var loginFailures: [String: Int]
+
+    public var throughput: Double { Double(recorder.requests) / durationSeconds }
+}
+
+public struct LoadResult: Sendable {
+    public var startedAt: Date
+    public var plan: LoadPlan
+    public var runs: [ModeResult]
+}
+
+/// The result file of DESIGN.md; fields beyond it are added, none taken away.
+public struct ResultFile: Codable, Sendable {
+    public var tool = "authbench-load"
+    public var version = LoadKitVersion.current
+    public var started_at: String
+    public var config: Config
+    public var runs: [Run]
+
+    public struct Config: Codable, Sendable {
+        public var targets: [String]
+        public var modes: [String]
+        public var path: String
+        public var rate: Double?
+        public var connections: Int
+        public var users: Int
+        public var duration_s: Double
+        public var warmup_s: Double
+    }
+
+    public struct Percentiles: Codable, Sendable, Equatable {
+        public var p50: UInt64
+        public var p90: UInt64
+        public var p99: UInt64
+        public var p999: UInt64
+        public var max: UInt64
+        public var mean: Double
+
+        init(_ histogram: Histogram<UInt64>) {
+            let empty = histogram.totalCount == 0
+            p50 = empty ? 0 : histogram.valueAtPercentile(50)
+            p90 = empty ? 0 : histogram.valueAtPercentile(90)
+            p99 = empty ? 0 : histogram.valueAtPercentile(99)
+            p999 = empty ? 0 : histogram.valueAtPercentile(99.9)
+            max = empty ? 0 : histogram.max
+            mean = empty ? 0 : (histogram.mean * 10).rounded() / 10
+        }
+    }
+
+    public struct Second: Codable, Sendable {
+        public var t: Int
+        public var rps: Int
+        public var p99_us: UInt64
+        public var errors: Int
+    }
+
+    public struct Run: Codable, Sendable {
+        public var mode: String
+        public var requests: Int
+        public var errors: Int
+        public var duration_s: Double
+        public var throughput_rps: Double
+        public var latency_us: Percentiles
+        public var latency_uncorrected_us: Percentiles
+        public var status_counts: [String: Int]
+        public var per_second: [Second]
+        public var errors_by_cause: [String: Int]
+        public var requested_rate_rps: Double?
+        public var late_sends: Int
+        public var login_latency_us: Percentiles?
+        public var login_failures: [String: Int]
+    }
+
+    public init(_ result: LoadResult) {
+        let formatter = ISO8601DateFormatter()
+        started_at = formatter.string(from: result.startedAt)
+        let plan = result.plan
+        config = Config(
+            targets: plan.targets.map(\.description), modes: plan.modes.map(\.rawValue), path: plan.path, rate: plan.rate,
+            connections: plan.connections, users: plan.users, duration_s: Double(plan.duration.nanoseconds) / 1e9,
+            warmup_s: Double(plan.warmup.nanoseconds) / 1e9)
+        runs = result.runs.map { run in
+            let recorder = run.recorder
+            return Run(
+                mode: run.mode.rawValue, requests: recorder.requests, errors: recorder.errorCount,
+                duration_s: run.durationSeconds, throughput_rps: (run.throughput * 10).rounded() / 10,
+                latency_us: Percentiles(recorder.latency), latency_uncorrected_us: Percentiles(recorder.uncorrectedLatency),
+                status_counts: Dictionary(uniqueKeysWithValues: recorder.statusCounts.map { (String($0.key), $0.value) }),
+                per_second: recorder.perSecond.enumerated().map { index, bucket in
+                    Second(
+                        t: index, rps: bucket.requests,
+                        p99_us: bucket.latency.totalCount == 0 ? 0 : bucket.latency.valueAtPercentile(99), errors: bucket.errors)
+                },
+                errors_by_cause: recorder.errors, requested_rate_rps: run.requestedRate, late_sends: recorder.lateSends,
+                login_latency_us: run.loginLatency.map(Percentiles.init), login_failures: run.loginFailures)
+        }
+    }
+
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+}
+
+public enum LoadKitVersion {
+    public static let current = "0.1.0"
+}

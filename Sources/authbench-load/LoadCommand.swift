@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import LoadKit
+import NIOCore
+
+@main
+struct LoadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "authbench-load",
+        abstract: "Measures AuthBench nodes: sessions and JWTs side by side.",
+        subcommands: [Run.self]
+    )
+
+    /// One line on stderr for anything wrong, and a non-zero exit.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || error is CleanExit { exit(withError: error) }
+            let message = fullMessage(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("authbench-load: \(message.replacingOccurrences(of: "Error: ", with: ""))\n".utf8))
+            Foundation.exit(code == .validationFailure ? 2 : 1)
+        }
+    }
+}
+
+enum ModeSelection: String, ExpressibleByArgument, CaseIterable {
+    case none, session, jwt, both
+
+    var modes: [AuthMode] {
+        switch self {
+        case .none: [.none]
+        case .session: [.session]
+        case .jwt: [.jwt]
+        case .both: [.session, .jwt]
+        }
+    }
+}
+
+/// `30s`, `500ms`, `2m`.
+struct DurationArgument: ExpressibleByArgument {
+    let amount: TimeAmount
+
+    init?(argument: String) {
+        let units: [(String, Int64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000)]
+        for (suffix, nanoseconds) in units where argument.hasSuffix(suffix) {
+            guard let value = Double(argument.dropLast(suffix.count)), value >= 0 else { return nil }
+            amount = .nanoseconds(Int64(value * Double(nanoseconds)))
+            return
+        }
+        return nil
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Drive the targets and measure latency and throughput.")
+
+    @Option(help: "Comma-separated http://host:port targets, used round-robin.") var targets: String
+    @Option(help: "none, session, jwt or both (measured side by side).") var mode: ModeSelection = .both
+    @Option(help: "The path requested.") var path = "/api/me"
+    @Option(help: "Requests/s in total (open loop, latency from each request's intended start); absent = closed loop.")
+    var rate: Double?
+    @Option(help: "Keep-alive connections.") var connections = 32
+    @Option(help: "Virtual users logged in before the measured phase.") var users = 32
+    @Option(help: "Username prefix of the virtual users (user1, user2, ...).") var userPrefix = "user"
+    @Option(help: "Their password (AUTHBENCH_LOAD_PASSWORD if absent).") var password: String?
+    @Option(help: "Measured phase, e.g. 30s.") var duration = DurationArgument(argument: "30s")!
+    @Option(help: "Warm-up before it, not recorded, e.g. 5s.") var warmup = DurationArgument(argument: "5s")!
+    @Option(help: "Write the result file (JSON) here.") var json: String?
+
+    func run() async throws {
+        let parsedTargets: [Target]
+        do {
+            parsedTargets = try targets.split(separator: ",").map { try Target(url: String($0).trimmingCharacters(in: .whitespaces)) }
+        } catch {
+            throw ValidationError("--targets: \(error)")
+        }
+        let plan = LoadPlan(
+            targets: parsedTargets, modes: mode.modes, path: path, rate: rate, connections: connections, users: users,
+            userPrefix: userPrefix, password: password ?? ProcessInfo.processInfo.environment["AUTHBENCH_LOAD_PASSWORD"] ?? "",
+            duration: duration.amount, warmup: warmup.amount)
+        do {
+            try plan.validate()
+        } catch {
+            throw ValidationError(error.description)
+        }
+        let shape = rate.map { "open loop at \(Int($0)) requests/s" } ?? "closed loop"
+        FileHandle.standardError.write(Data("authbench-load: \(mode.rawValue), \(shape), \(connections) connections, \(parsedTargets.count) target(s), warm-up then measuring...\n".utf8))
+        let result = try await LoadRunner(plan: plan).run()
+        let file = ResultFile(result)
+        print(ConsoleTable.render(file))
+        if let json {
+            try file.encoded().write(to: URL(fileURLWithPath: json))
+            FileHandle.standardError.write(Data("authbench-load: results written to \(json)\n".utf8))
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import LoadKit
+import NIOCore
+import Synchronization
+import TestSupport
+import Testing
+
+/// A server with known behaviour: `/fixed` answers after 2 ms, `/fast` at once, and
+/// `/stall` holds every request that arrives between `stallFrom` and `stallUntil` until
+/// `stallUntil`.
+final class DelayServer: Sendable {
+    let stall = Mutex<(from: ContinuousClock.Instant, until: ContinuousClock.Instant)?>(nil)
+
+    func application() -> some ApplicationProtocol {
+        let router = Router()
+        router.get("fast") { _, _ in "ok" }
+        router.get("fixed") { _, _ in
+            try await Task.sleep(for: .milliseconds(2))
+            return "ok"
+        }
+        router.get("stall") { _, _ in
+            if let window = self.stall.withLock({ $0 }), window.from <= .now, .now < window.until {
+                try await Task.sleep(until: window.until)
+            }
+            return "ok"
+        }
+        router.get("teapot") { _, _ -> Response in Response(status: .init(code: 418)) }
+        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+    }
+}
+
+@Suite struct LoadRunnerTests {
+    func target(_ client: some TestClientProtocol) throws -> Target {
+        Target(host: "127.0.0.1", port: try #require(client.port))
+    }
+
+    @Test func closedLoopLatencyMatchesAKnownDelay() async throws {
+        try await DelayServer().application().test(.live) { client in
+            let plan = LoadPlan(
+                targets: [try target(client)], modes: [.none], path: "/fixed", connections: 4, users: 0,
+                duration: .seconds(2), warmup: .milliseconds(300))
+            let file = ResultFile(try await LoadRunner(plan: plan).run())
+            let run = try #require(file.runs.first)
+            #expect(run.errors == 0)
+            #expect(run.requests > 500)
+            // Every response took at least the server's 2 ms; most not much longer.
+            #expect(run.latency_us.p50 >= 2_000)
+            #expect(run.latency_us.p50 < 4_000, "\(run.latency_us)")
+            #expect(run.latency_us == run.latency_uncorrected_us, "in a closed loop both clocks start at the send")
+            #expect(abs(run.throughput_rps - Double(run.requests) / 2) < 1)
+        }
+    }
+
+    @Test func openLoopKeepsTheRateWhenTheServerKeepsUp() async throws {
+        try await DelayServer().application().test(.live) { client in
+            let plan = LoadPlan(
+                targets: [try target(client)], modes: [.none], path: "/fast", rate: 400, connections: 4, users: 0,
+                duration: .seconds(3), warmup: .milliseconds(300))
+            let file = ResultFile(try await LoadRunner(plan: plan).run())
+            let run = try #require(file.runs.first)
+            #expect(abs(run.throughput_rps - 400) / 400 < 0.02, "achieved \(run.throughput_rps)")
+            #expect(run.errors == 0)
+            #expect(run.per_second.count == 3)
+        }
+    }
+
+    @Test func aStallShowsInTheCorrectedLatencyButNotTheUncorrected() async throws {
+        let server = DelayServer()
+        try await server.application().test(.live) { client in
+            let plan = LoadPlan(
+                targets: [try target(client)], modes: [.none], path: "/stall", rate: 200, connections: 2, users: 0,
+                duration: .seconds(4), warmup: .milliseconds(500))
+            let runner = LoadRunner(plan: plan)
+            async let result = runner.run()
+            try await Task.sleep(for: .milliseconds(1_800))
+            server.stall.withLock { $0 = (.now, .now + .seconds(1)) }
+            let run = try #require(ResultFile(try await result).runs.first)
+            // A quarter of the schedule falls in the stall: wrk2-style correction charges each
+            // request the wait since its intended start; the uncorrected clock sees only the
+            // two requests that were in flight.
+            #expect(run.latency_us.p99 > 500_000, "corrected \(run.latency_us)")
+            #expect(run.latency_uncorrected_us.p99 < 100_000, "uncorrected \(run.latency_uncorrected_us)")
+            #expect(run.latency_uncorrected_us.max > 500_000)
+            #expect(run.late_sends > 50)
+        }
+    }
+
+    @Test func errorsAreCountedByCause() async throws {
+        try await DelayServer().application().test(.live) { client in
+            let plan = LoadPlan(
+                targets: [try target(client)], modes: [.none], path: "/teapot", connections: 2, users: 0,
+                duration: .milliseconds(500), warmup: .zero)
+            let run = try #require(ResultFile(try await LoadRunner(plan: plan).run()).runs.first)
+            #expect(run.requests > 0)
+            #expect(run.errors == run.requests)
+            #expect(run.errors_by_cause == ["status 418": run.requests])
+            #expect(run.status_counts == ["418": run.requests])
+        }
+    }
+
+    @Test func anUnreachableTargetFailsBeforeAnyLoad() async throws {
+        let port = try LoopbackPort.free()
+        let plan = LoadPlan(targets: [Target(host: "127.0.0.1", port: port)], modes: [.none], connections: 1, users: 0)
+        await #expect {
+            try await LoadRunner(plan: plan).run()
+        } throws: { error in
+            "\(error)".contains("unreachable") && "\(error)".contains("refused")
+        }
+    }
+
+    @Test func theResultFileHasTheDesignSchema() async throws {
+        try await DelayServer().application().test(.live) { client in
+            let plan = LoadPlan(
+                targets: [try target(client)], modes: [.none], path: "/fast", connections: 2, users: 0,
+                duration: .milliseconds(1_200), warmup: .milliseconds(100))
+            let data = try ResultFile(try await LoadRunner(plan: plan).run()).encoded()
+            let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            #expect(json["tool"] as? String == "authbench-load")
+            #expect(json["version"] is String)
+            #expect(json["started_at"] is String)
+            #expect(json["config"] is [String: Any])
+            let run = try #require((json["runs"] as? [[String: Any]])?.first)
+            for key in ["mode", "requests", "errors", "duration_s", "throughput_rps", "latency_us", "latency_uncorrected_us", "status_counts", "per_second"] {
+                #expect(run[key] != nil, "missing \(key)")
+            }
+            let latency = try #require(run["latency_us"] as? [String: Any])
+            #expect(Set(latency.keys).isSuperset(of: ["p50", "p90", "p99", "p999", "max", "mean"]))
+            let second = try #require((run["per_second"] as? [[String: Any]])?.first)
+            #expect(Set(second.keys) == ["t", "rps", "p99_us", "errors"])
+            #expect((run["status_counts"] as? [String: Int])?["200"] == run["requests"] as? Int)
+        }
+    }
+
+    @Test func targetsAreParsedWithClearErrors() throws {
+        #expect(try Target(url: "http://127.0.0.1:8081") == Target(host: "127.0.0.1", port: 8081))
+        #expect(try Target(url: "http://[::1]:9000/") == Target(host: "::1", port: 9000))
+        #expect(try Target(url: "http://lb") == Target(host: "lb", port: 80))
+        for bad in ["https://x:1", "x:1", "http://x:0", "http://x:1/api", "http://:80"] {
+            #expect(throws: Target.ParseError.self, "\(bad)") { try Target(url: bad) }
+        }
+    }
+}
