@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LoadKit
 import NIOCore
+import NIOPosix
 
 @main
 struct LoadCommand: AsyncParsableCommand {
@@ -73,6 +74,8 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Measured phase, e.g. 30s.") var duration = DurationArgument(argument: "30s")!
     @Option(help: "Warm-up before it, not recorded, e.g. 5s.") var warmup = DurationArgument(argument: "5s")!
     @Option(help: "Write the result file (JSON) here.") var json: String?
+    @Option(help: "Event-loop threads driving the connections (default: one per core).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
 
     func run() async throws {
         let parsedTargets: [Target]
@@ -92,7 +95,16 @@ struct Run: AsyncParsableCommand {
         }
         let shape = rate.map { "open loop at \(Int($0)) requests/s" } ?? "closed loop"
         FileHandle.standardError.write(Data("authbench-load: \(mode.rawValue), \(shape), \(connections) connections, \(parsedTargets.count) target(s), warm-up then measuring...\n".utf8))
-        let result = try await LoadRunner(plan: plan).run()
+        guard (1...256).contains(threads) else { throw ValidationError("--threads must be from 1 to 256") }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let result: LoadResult
+        do {
+            result = try await LoadRunner(plan: plan, group: group).run()
+            try await group.shutdownGracefully()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
         let file = ResultFile(result)
         print(ConsoleTable.render(file))
         if let json {

@@ -1,12 +1,9 @@
 import NIOCore
-import NIOHTTP1
 
 /// A request written once into bytes and sent as they are, like wrk does: the hot loop
 /// copies no header and formats nothing.
 public struct HTTPRequestBytes: Sendable {
     public let bytes: ByteBuffer
-    /// What the response decoder is told was sent (it pairs responses with requests).
-    let head: HTTPRequestHead
 
     public init(method: String = "GET", path: String, authority: String, headers: [(String, String)] = [], body: [UInt8] = []) {
         var buffer = ByteBuffer()
@@ -20,6 +17,5 @@ public struct HTTPRequestBytes: Sendable {
         buffer.writeString("\r\n")
         buffer.writeBytes(body)
         self.bytes = buffer
-        self.head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
     }
 }

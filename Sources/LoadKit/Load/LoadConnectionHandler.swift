@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 
 /// How a connection paces its requests.
 public enum Pacing: Sendable, Hashable {
@@ -12,8 +11,9 @@ public enum Pacing: Sendable, Hashable {
 /// Drives one keep-alive connection from its event loop, as wrk does: the next request is
 /// written by the handler the moment a response ends (closed loop) or at its intended time
 /// (open loop), and every latency is taken on the event loop, with no task hop in between.
+/// Responses are framed by `HTTPResponseScanner`, which allocates nothing per header.
 final class LoadConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
 
     struct Plan {
         var requests: [HTTPRequestBytes]
@@ -27,53 +27,51 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     }
 
     private let plan: Plan
-    private let decoder: HTTPResponseDecoder
+    private var scanner = HTTPResponseScanner()
     private let finished: EventLoopPromise<ConnectionRecorder>
     private var recorder = ConnectionRecorder()
     private var nextRequest = 0
     private var intendedStart: NIODeadline
     private var sentAt = NIODeadline.uptimeNanoseconds(0)
-    private var status = 0
     private var inFlight = false
     private var isDone = false
-    /// The response decoder's context: a write from it goes straight to the socket. The
-    /// decoder observes writes of request parts; these are pre-encoded bytes, so the handler
-    /// tells the decoder itself about each request.
-    private var writeContext: ChannelHandlerContext?
 
-    init(plan: Plan, decoder: HTTPResponseDecoder, finished: EventLoopPromise<ConnectionRecorder>) {
+    init(plan: Plan, finished: EventLoopPromise<ConnectionRecorder>) {
         self.plan = plan
-        self.decoder = decoder
         self.finished = finished
         self.intendedStart = plan.firstStart
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        writeContext = try? context.pipeline.syncOperations.context(handlerType: ByteToMessageHandler<HTTPResponseDecoder>.self)
         scheduleNext(context: context, after: .now())
         context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            status = Int(head.status.code)
-        case .body:
-            break
-        case .end:
-            let now = NIODeadline.now()
-            inFlight = false
-            if intendedStart >= plan.measureFrom {
-                recorder.recordResponse(
-                    status: status,
-                    latencyMicros: Self.micros(now - intendedStart),
-                    uncorrectedMicros: Self.micros(now - sentAt),
-                    second: second(of: intendedStart),
-                    isError: !(200..<400).contains(status))
+        var bytes = unwrapInboundIn(data)
+        do {
+            try scanner.feed(&bytes) { status in
+                responseEnded(status: status, context: context)
             }
-            advance()
-            scheduleNext(context: context, after: now)
+        } catch {
+            fail(cause: "malformed response", context: context)
+            context.close(promise: nil)
         }
+    }
+
+    private func responseEnded(status: Int, context: ChannelHandlerContext) {
+        let now = NIODeadline.now()
+        inFlight = false
+        if intendedStart >= plan.measureFrom {
+            recorder.recordResponse(
+                status: status,
+                latencyMicros: Self.micros(now - intendedStart),
+                uncorrectedMicros: Self.micros(now - sentAt),
+                second: second(of: intendedStart),
+                isError: !(200..<400).contains(status))
+        }
+        advance()
+        scheduleNext(context: context, after: now)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -130,13 +128,11 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         let request = plan.requests[nextRequest]
         nextRequest = nextRequest + 1 == plan.requests.count ? 0 : nextRequest + 1
         inFlight = true
-        status = 0
         sentAt = .now()
         if case .closedLoop = plan.pacing {
             intendedStart = sentAt
         }
-        decoder.write(data: .head(request.head))
-        (writeContext ?? context).writeAndFlush(NIOAny(request.bytes), promise: nil)
+        context.writeAndFlush(NIOAny(request.bytes), promise: nil)
     }
 
     private func finish() {

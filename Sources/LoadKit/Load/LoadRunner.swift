@@ -102,11 +102,11 @@ public struct LoadRunner: Sendable {
         ClientBootstrap(group: loop)
             .connectTimeout(.seconds(3))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // One response per readable event: a second read would only return EAGAIN.
+            .channelOption(.maxMessagesPerRead, value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let decoder = HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
-                    try channel.pipeline.syncOperations.addHandler(LoadConnectionHandler(plan: plan, decoder: decoder, finished: finished))
+                    try channel.pipeline.syncOperations.addHandler(LoadConnectionHandler(plan: plan, finished: finished))
                 }
             }
             .connect(host: target.host, port: target.port)
