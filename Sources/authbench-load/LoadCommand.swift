@@ -9,7 +9,7 @@ struct LoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "authbench-load",
         abstract: "Measures AuthBench nodes: sessions and JWTs side by side.",
-        subcommands: [Run.self]
+        subcommands: [Run.self, Compare.self]
     )
 
     /// One line on stderr for anything wrong, and a non-zero exit.
@@ -21,6 +21,8 @@ struct LoadCommand: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success || error is CleanExit { exit(withError: error) }
@@ -74,6 +76,7 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Measured phase, e.g. 30s.") var duration = DurationArgument(argument: "30s")!
     @Option(help: "Warm-up before it, not recorded, e.g. 5s.") var warmup = DurationArgument(argument: "5s")!
     @Option(help: "Write the result file (JSON) here.") var json: String?
+    @Option(help: "Write result.json and one .hgrm per mode into this folder.") var out: String?
     @Option(help: "Event-loop threads driving the connections (default: one per core).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -107,9 +110,53 @@ struct Run: AsyncParsableCommand {
         }
         let file = ResultFile(result)
         print(ConsoleTable.render(file))
+        if let out {
+            try ResultDirectory.write(result, to: URL(fileURLWithPath: out))
+            FileHandle.standardError.write(Data("authbench-load: results written to \(out)/\n".utf8))
+        }
         if let json {
             try file.encoded().write(to: URL(fileURLWithPath: json))
             FileHandle.standardError.write(Data("authbench-load: results written to \(json)\n".utf8))
+        }
+    }
+}
+
+struct Compare: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compare two result files: every metric of every mode, with the ratio B / A.")
+
+    @Argument(help: "The baseline result file.") var baseline: String
+    @Argument(help: "The candidate result file; --fail-if applies to it.") var candidate: String
+    @Option(name: .customLong("fail-if"), parsing: .singleValue, help: "A condition every run of B must meet, e.g. 'p99<5ms', 'errors<0.1%', 'rps>=1000' (repeatable); exit 1 when one does not.")
+    var conditions: [String] = []
+
+    func run() async throws {
+        let thresholds: [Threshold]
+        do {
+            thresholds = try conditions.map { try Threshold($0) }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let a = try Self.load(baseline)
+        let b = try Self.load(candidate)
+        let comparison = Comparison(baseline: a, candidate: b)
+        guard !comparison.rows.isEmpty else { throw ValidationError("the two files share no mode") }
+        print(comparison.render())
+        let violations = thresholds.flatMap { $0.violations(in: b) }
+        if !violations.isEmpty {
+            violations.forEach { print("FAIL \($0)") }
+            throw ExitCode(1)
+        }
+    }
+
+    static func load(_ path: String) throws -> ResultFile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("cannot read \(path)")
+        }
+        do {
+            return try JSONDecoder().decode(ResultFile.self, from: data)
+        } catch {
+            throw ValidationError("\(path) is not an authbench-load result file")
         }
     }
 }

@@ -142,3 +142,24 @@ final class DelayServer: Sendable {
         }
     }
 }
+
+extension LoadRunnerTests {
+    @Test func aResultFolderHasTheJSONAndAnHgrmPerMode() async throws {
+        try await DelayServer().application().test(.live) { client in
+            let plan = LoadPlan(
+                targets: [try target(client)], modes: [.none], path: "/fixed", connections: 2, users: 0,
+                duration: .milliseconds(800), warmup: .milliseconds(100))
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("load-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try ResultDirectory.write(try await LoadRunner(plan: plan).run(), to: folder)
+            let hgrm = try String(contentsOf: folder.appendingPathComponent("none.hgrm"), encoding: .utf8)
+            let lines = hgrm.split(separator: "\n")
+            #expect(lines.first?.contains("Percentile") == true)
+            #expect(hgrm.contains("#[Mean"))
+            // Values are in milliseconds: the 2 ms server shows as about 2, not 2000.
+            let firstValue = lines.dropFirst().compactMap { Double($0.split(separator: " ").first ?? "") }.first
+            #expect((1.9...10).contains(firstValue ?? 0), "\(lines.prefix(3))")
+            #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("result.json").path))
+        }
+    }
+}
