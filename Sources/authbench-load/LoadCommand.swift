@@ -9,7 +9,7 @@ struct LoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "authbench-load",
         abstract: "Measures AuthBench nodes: sessions and JWTs side by side.",
-        subcommands: [Run.self, Compare.self]
+        subcommands: [Run.self, Compare.self, Report.self]
     )
 
     /// One line on stderr for anything wrong, and a non-zero exit.
@@ -157,6 +157,22 @@ struct Compare: AsyncParsableCommand {
             return try JSONDecoder().decode(ResultFile.self, from: data)
         } catch {
             throw ValidationError("\(path) is not an authbench-load result file")
+        }
+    }
+}
+
+struct Report: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write report.md and SVG charts from a result folder (authbench-load run --out DIR).")
+
+    @Argument(help: "The result folder.") var directory: String
+
+    func run() async throws {
+        do {
+            let report = try ReportWriter.write(directory: URL(fileURLWithPath: directory))
+            print(report.path)
+        } catch let error as ReportWriter.ReportError {
+            throw ValidationError(error.description)
         }
     }
 }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Hummingbird
 import HummingbirdTesting
 import LoadKit
@@ -160,6 +163,42 @@ extension LoadRunnerTests {
             let firstValue = lines.dropFirst().compactMap { Double($0.split(separator: " ").first ?? "") }.first
             #expect((1.9...10).contains(firstValue ?? 0), "\(lines.prefix(3))")
             #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("result.json").path))
+        }
+    }
+}
+
+extension LoadRunnerTests {
+    @Test func theReportHasATableAndWellFormedCharts() async throws {
+        try await DelayServer().application().test(.live) { client in
+            let plan = LoadPlan(
+                targets: [try target(client)], modes: [.none], path: "/teapot", rate: 100, connections: 2, users: 0,
+                duration: .seconds(2), warmup: .milliseconds(100))
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            try ResultDirectory.write(try await LoadRunner(plan: plan).run(), to: folder)
+            let report = try ReportWriter.write(directory: folder)
+            let markdown = try String(contentsOf: report, encoding: .utf8)
+            #expect(markdown.contains("| mode | requests/s | p50 |"))
+            #expect(markdown.contains("| none | "))
+            #expect(markdown.contains("status 418"))
+            for chart in ["latency-by-percentile.svg", "throughput-over-time.svg", "p99-over-time.svg"] {
+                #expect(markdown.contains("![\(chart)](\(chart))"))
+                let data = try Data(contentsOf: folder.appendingPathComponent(chart))
+                let parser = XMLParser(data: data)
+                #expect(parser.parse(), "\(chart) is not well-formed XML: \(String(describing: parser.parserError))")
+                #expect(String(decoding: data, as: UTF8.self).contains("<polyline"))
+            }
+            // Every second had errors (418): the time charts mark them.
+            let throughput = try String(contentsOf: folder.appendingPathComponent("throughput-over-time.svg"), encoding: .utf8)
+            #expect(throughput.contains("<circle"))
+        }
+    }
+
+    @Test func aFolderWithoutResultsIsAClearError() {
+        #expect {
+            try ReportWriter.write(directory: URL(fileURLWithPath: "/nonexistent-\(UUID().uuidString)"))
+        } throws: { error in
+            "\(error)".contains("run authbench-load run --out")
         }
     }
 }
