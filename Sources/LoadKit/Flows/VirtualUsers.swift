@@ -2,10 +2,23 @@ import Foundation
 import Histogram
 import NIOCore
 
-/// A virtual user after login: the header that authenticates it.
+/// A virtual user after login: the header that authenticates it and, in JWT mode, what
+/// renews it.
 struct VirtualUser: Sendable {
     var username: String
     var credential: (name: String, value: String)
+    var refreshToken: String?
+    /// Seconds the access token lives, from its login or refresh.
+    var expiresIn: Int?
+    /// When it was obtained (monotonic), to know when to renew it.
+    var obtainedAt = NIODeadline.now()
+
+    /// When to renew it: a fifth of its life (at least 2 s) before it expires; nil when it does not expire.
+    var renewAt: NIODeadline? {
+        guard let expiresIn, refreshToken != nil else { return nil }
+        let margin = max(2, expiresIn / 5)
+        return obtainedAt + .seconds(Int64(max(expiresIn - margin, 1)))
+    }
 }
 
 /// Logs the virtual users in through the targets before the measured phase.
@@ -20,16 +33,19 @@ enum VirtualUsers {
         var failures: [String: Int]
     }
 
-    static func logIn(_ plan: LoadPlan, mode: AuthMode, group: any EventLoopGroup) async throws -> Logins {
+    /// `count` logins of the users `<prefix>1...<prefix>U` in turn: more than U when there are
+    /// more connections than users, since each connection must hold credentials of its own (two
+    /// holders of one refresh token would look like theft to the node).
+    static func logIn(_ plan: LoadPlan, mode: AuthMode, count: Int, group: any EventLoopGroup) async throws -> Logins {
         var logins = Logins(users: [], latency: ConnectionRecorder.makeHistogram(), failures: [:])
         try await withThrowingTaskGroup(of: (VirtualUser?, UInt64, String?).self) { tasks in
-            for index in 1...plan.users {
+            for index in 1...count {
                 if index > plan.loginConcurrency, let (user, micros, failure) = try await tasks.next() {
                     logins.record(user, micros, failure)
                 }
                 tasks.addTask {
                     let target = plan.targets[(index - 1) % plan.targets.count]
-                    let username = "\(plan.userPrefix)\(index)"
+                    let username = "\(plan.userPrefix)\((index - 1) % plan.users + 1)"
                     let start = ContinuousClock.now
                     do {
                         let user = try await logIn(username, password: plan.password, mode: mode, at: target, group: group)
@@ -44,7 +60,6 @@ enum VirtualUsers {
         guard !logins.users.isEmpty else {
             throw LoginFailed(description: "no virtual user could log in (\(mode.rawValue)): \(logins.failures.keys.sorted().first ?? "unknown error")")
         }
-        logins.users.sort { $0.username.localizedStandardCompare($1.username) == .orderedAscending }
         return logins
     }
 
@@ -63,14 +78,33 @@ enum VirtualUsers {
             else { throw LoginFailed(description: "login of \(username) set no sid cookie") }
             return VirtualUser(username: username, credential: ("Cookie", String(pair)))
         case .jwt:
-            let json = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
-            guard let token = json?["access_token"] as? String else {
-                throw LoginFailed(description: "login of \(username) gave no access_token")
-            }
-            return VirtualUser(username: username, credential: ("Authorization", "Bearer \(token)"))
+            return try tokens(for: username, from: response, what: "login")
         case .none:
             throw LoginFailed(description: "mode none has no login")
         }
+    }
+
+    /// Rotates the user's refresh token for a new access token (and a new refresh token).
+    static func refresh(_ user: VirtualUser, at target: Target, group: any EventLoopGroup) async throws -> VirtualUser {
+        guard let refreshToken = user.refreshToken else { throw LoginFailed(description: "\(user.username) has no refresh token") }
+        let body = try JSONSerialization.data(withJSONObject: ["refresh_token": refreshToken])
+        let response = try await HTTPExchange.send(
+            to: target, method: .POST, path: "/auth/refresh", headers: [("Content-Type", "application/json")],
+            body: Array(body), group: group)
+        guard response.status == 200 else {
+            throw LoginFailed(description: "refresh for \(user.username) at \(target) answered \(response.status)")
+        }
+        return try tokens(for: user.username, from: response, what: "refresh")
+    }
+
+    private static func tokens(for username: String, from response: HTTPExchange, what: String) throws -> VirtualUser {
+        let json = try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any]
+        guard let token = json?["access_token"] as? String else {
+            throw LoginFailed(description: "\(what) of \(username) gave no access_token")
+        }
+        return VirtualUser(
+            username: username, credential: ("Authorization", "Bearer \(token)"),
+            refreshToken: json?["refresh_token"] as? String, expiresIn: json?["expires_in"] as? Int)
     }
 
     static func micros(_ duration: Duration) -> UInt64 {

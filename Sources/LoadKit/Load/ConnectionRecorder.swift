@@ -13,6 +13,11 @@ public struct ConnectionRecorder: Sendable {
     public var perSecond: [SecondBucket] = []
     /// Requests sent later than intended by more than a millisecond (open loop).
     public var lateSends = 0
+    /// Access-token refreshes during the run (JWT), and their latency.
+    public var refreshLatency = ConnectionRecorder.makeHistogram()
+    /// Logins again after an unexpected 401, and their latency.
+    public var reloginLatency = ConnectionRecorder.makeHistogram()
+    public var renewalFailures = 0
 
     public struct SecondBucket: Sendable {
         public var requests = 0
@@ -56,6 +61,9 @@ public struct ConnectionRecorder: Sendable {
         statusCounts.merge(other.statusCounts, uniquingKeysWith: +)
         errors.merge(other.errors, uniquingKeysWith: +)
         lateSends += other.lateSends
+        refreshLatency.add(other.refreshLatency)
+        reloginLatency.add(other.reloginLatency)
+        renewalFailures += other.renewalFailures
         while perSecond.count < other.perSecond.count { perSecond.append(SecondBucket()) }
         for (index, bucket) in other.perSecond.enumerated() {
             perSecond[index].requests += bucket.requests

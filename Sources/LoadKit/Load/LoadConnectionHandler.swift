@@ -16,7 +16,12 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     struct Plan {
-        var requests: [HTTPRequestBytes]
+        var mode: AuthMode
+        var target: Target
+        var path: String
+        /// The virtual users this connection sends for, in turn; none in mode `none`.
+        var users: [VirtualUser]
+        var password: String
         var pacing: Pacing
         /// The first request's intended start (open loop) or send (closed loop).
         var firstStart: NIODeadline
@@ -30,14 +35,31 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     private var scanner = HTTPResponseScanner()
     private let finished: EventLoopPromise<ConnectionRecorder>
     private var recorder = ConnectionRecorder()
-    private var nextRequest = 0
+    private var slots: [UserSlot]
+    private var nextSlot = 0
+    private var currentSlot = 0
     private var intendedStart: NIODeadline
     private var sentAt = NIODeadline.uptimeNanoseconds(0)
     private var inFlight = false
     private var isDone = false
 
+    /// One virtual user's request, kept current by refreshes and re-logins.
+    private struct UserSlot {
+        var user: VirtualUser?
+        var request: HTTPRequestBytes
+        var renewing = false
+    }
+
     init(plan: Plan, finished: EventLoopPromise<ConnectionRecorder>) {
         self.plan = plan
+        let authority = plan.target.authority
+        if plan.users.isEmpty {
+            slots = [UserSlot(user: nil, request: HTTPRequestBytes(path: plan.path, authority: authority))]
+        } else {
+            slots = plan.users.map { user in
+                UserSlot(user: user, request: HTTPRequestBytes(path: plan.path, authority: authority, headers: [user.credential]))
+            }
+        }
         self.finished = finished
         self.intendedStart = plan.firstStart
     }
@@ -69,6 +91,9 @@ final class LoadConnectionHandler: ChannelInboundHandler {
                 uncorrectedMicros: Self.micros(now - sentAt),
                 second: second(of: intendedStart),
                 isError: !(200..<400).contains(status))
+        }
+        if status == 401, plan.mode != .none, !slots[currentSlot].renewing {
+            renew(currentSlot, byLogin: true, context: context)
         }
         advance()
         scheduleNext(context: context, after: now)
@@ -125,14 +150,76 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     }
 
     private func send(context: ChannelHandlerContext) {
-        let request = plan.requests[nextRequest]
-        nextRequest = nextRequest + 1 == plan.requests.count ? 0 : nextRequest + 1
+        guard let index = nextUsableSlot() else {
+            // Every user of this connection is logging in again: try once they may be back.
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(5)) {
+                guard !self.isDone, context.channel.isActive else { return }
+                self.send(context: context)
+            }
+            return
+        }
+        currentSlot = index
+        if !slots[index].renewing, let renewAt = slots[index].user?.renewAt, renewAt <= .now() {
+            renew(index, byLogin: false, context: context)
+        }
+        let request = slots[index].request
         inFlight = true
         sentAt = .now()
         if case .closedLoop = plan.pacing {
             intendedStart = sentAt
         }
         context.writeAndFlush(NIOAny(request.bytes), promise: nil)
+    }
+
+    /// The next slot in turn that can send: one whose token is being refreshed still can
+    /// (the token is valid until it expires); one logging in again cannot.
+    private func nextUsableSlot() -> Int? {
+        for offset in 0..<slots.count {
+            let index = (nextSlot + offset) % slots.count
+            if !reloggingIn.contains(index) {
+                nextSlot = index + 1 == slots.count ? 0 : index + 1
+                return index
+            }
+        }
+        return nil
+    }
+
+    private var reloggingIn: Set<Int> = []
+
+    /// Refreshes the user's access token (rotating its refresh token) or logs it in again,
+    /// on this connection's event loop; requests keep going for the other users meanwhile.
+    private func renew(_ index: Int, byLogin: Bool, context: ChannelHandlerContext) {
+        guard let user = slots[index].user else { return }
+        slots[index].renewing = true
+        if byLogin { reloggingIn.insert(index) }
+        let plan = self.plan
+        let loop = context.eventLoop
+        let started = NIODeadline.now()
+        let renewal = loop.makeFutureWithTask {
+            if byLogin {
+                return try await VirtualUsers.logIn(user.username, password: plan.password, mode: plan.mode, at: plan.target, group: loop)
+            }
+            return try await VirtualUsers.refresh(user, at: plan.target, group: loop)
+        }
+        renewal.assumeIsolated().whenComplete { result in
+            self.slots[index].renewing = false
+            self.reloggingIn.remove(index)
+            guard !self.isDone else { return }
+            switch result {
+            case .success(let renewed):
+                let micros = Self.micros(.now() - started)
+                _ = byLogin ? self.recorder.reloginLatency.record(micros) : self.recorder.refreshLatency.record(micros)
+                self.slots[index].user = renewed
+                self.slots[index].request = HTTPRequestBytes(
+                    path: plan.path, authority: plan.target.authority, headers: [renewed.credential])
+            case .failure:
+                self.recorder.renewalFailures += 1
+                if !byLogin {
+                    // A refresh token that no longer works (revoked, spent): log in again.
+                    self.renew(index, byLogin: true, context: context)
+                }
+            }
+        }
     }
 
     private func finish() {

@@ -39,7 +39,7 @@ public struct LoadRunner: Sendable {
 
         var logins: [AuthMode: VirtualUsers.Logins] = [:]
         for mode in plan.modes where mode != .none {
-            logins[mode] = try await VirtualUsers.logIn(plan, mode: mode, group: group)
+            logins[mode] = try await VirtualUsers.logIn(plan, mode: mode, count: max(plan.users, connectionsOf(mode)), group: group)
         }
 
         let loops = Array(group.makeIterator())
@@ -55,10 +55,11 @@ public struct LoadRunner: Sendable {
             let indexInMode = index / plan.modes.count
             let connectionsOfMode = (plan.connections - index % plan.modes.count + plan.modes.count - 1) / plan.modes.count
             let target = plan.targets[indexInMode % plan.targets.count]
-            let requests = requestRotation(mode: mode, users: logins[mode]?.users ?? [], connection: indexInMode, of: connectionsOfMode, target: target)
+            let users = assignedUsers(logins[mode]?.users ?? [], connection: indexInMode, of: connectionsOfMode)
             let stagger = interval.map { TimeAmount.nanoseconds($0.nanoseconds * Int64(index) / Int64(plan.connections)) } ?? .zero
             let connectionPlan = LoadConnectionHandler.Plan(
-                requests: requests, pacing: interval.map { .openLoop(interval: $0) } ?? .closedLoop,
+                mode: mode, target: target, path: plan.path, users: users, password: plan.password,
+                pacing: interval.map { .openLoop(interval: $0) } ?? .closedLoop,
                 firstStart: firstStart + stagger, measureFrom: measureFrom, stopAt: stopAt)
             connections.append((mode, connect(to: target, plan: connectionPlan, on: loops[index % loops.count])))
         }
@@ -83,17 +84,17 @@ public struct LoadRunner: Sendable {
         return (plan.connections - position + plan.modes.count - 1) / plan.modes.count
     }
 
-    /// The requests one connection cycles through: the virtual users assigned to it, each
-    /// request pre-encoded with its credential.
-    private func requestRotation(mode: AuthMode, users: [VirtualUser], connection: Int, of connectionsOfMode: Int, target: Target) -> [HTTPRequestBytes] {
-        guard mode != .none, !users.isEmpty else {
-            return [HTTPRequestBytes(path: plan.path, authority: target.authority)]
+    /// The logins one connection sends for, in turn: its own share, never another's. A
+    /// connection left with none (some logins failed) borrows one without renewing it.
+    private func assignedUsers(_ users: [VirtualUser], connection: Int, of connectionsOfMode: Int) -> [VirtualUser] {
+        guard !users.isEmpty else { return [] }
+        let assigned = stride(from: connection, to: users.count, by: connectionsOfMode).map { users[$0] }
+        if assigned.isEmpty {
+            var borrowed = users[connection % users.count]
+            borrowed.refreshToken = nil
+            return [borrowed]
         }
-        var assigned = stride(from: connection, to: users.count, by: connectionsOfMode).map { users[$0] }
-        if assigned.isEmpty { assigned = [users[connection % users.count]] }
-        return assigned.map { user in
-            HTTPRequestBytes(path: plan.path, authority: target.authority, headers: [(user.credential.name, user.credential.value)])
-        }
+        return assigned
     }
 
     /// Connects; the returned future gives what the connection recorded once it is done.

@@ -80,6 +80,12 @@ public struct ResultFile: Codable, Sendable {
         public var late_sends: Int
         public var login_latency_us: Percentiles?
         public var login_failures: [String: Int]
+        /// JWT refreshes during the run and logins again after a 401, with their latency.
+        public var refreshes: Int?
+        public var refresh_latency_us: Percentiles?
+        public var relogins: Int?
+        public var relogin_latency_us: Percentiles?
+        public var renewal_failures: Int?
     }
 
     public init(_ result: LoadResult) {
@@ -103,7 +109,12 @@ public struct ResultFile: Codable, Sendable {
                         p99_us: bucket.latency.totalCount == 0 ? 0 : bucket.latency.valueAtPercentile(99), errors: bucket.errors)
                 },
                 errors_by_cause: recorder.errors, requested_rate_rps: run.requestedRate, late_sends: recorder.lateSends,
-                login_latency_us: run.loginLatency.map(Percentiles.init), login_failures: run.loginFailures)
+                login_latency_us: run.loginLatency.map(Percentiles.init), login_failures: run.loginFailures,
+                refreshes: Int(recorder.refreshLatency.totalCount),
+                refresh_latency_us: recorder.refreshLatency.totalCount == 0 ? nil : Percentiles(recorder.refreshLatency),
+                relogins: Int(recorder.reloginLatency.totalCount),
+                relogin_latency_us: recorder.reloginLatency.totalCount == 0 ? nil : Percentiles(recorder.reloginLatency),
+                renewal_failures: recorder.renewalFailures)
         }
     }
 
