@@ -100,9 +100,24 @@ struct Run: AsyncParsableCommand {
         FileHandle.standardError.write(Data("authbench-load: \(mode.rawValue), \(shape), \(connections) connections, \(parsedTargets.count) target(s), warm-up then measuring...\n".utf8))
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be from 1 to 256") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let progress = LiveProgress()
         let result: LoadResult
         do {
-            result = try await LoadRunner(plan: plan, group: group).run()
+            result = try await withThrowingTaskGroup(of: LoadResult?.self) { tasks in
+                tasks.addTask { try await LoadRunner(plan: plan, group: group, progress: progress).run() }
+                tasks.addTask {
+                    await ProgressLine(progress: progress, warmup: warmup.amount, duration: duration.amount).show()
+                    return nil
+                }
+                var finished: LoadResult?
+                for try await value in tasks {
+                    if let value {
+                        finished = value
+                        tasks.cancelAll()
+                    }
+                }
+                return finished!
+            }
             try await group.shutdownGracefully()
         } catch {
             try? await group.shutdownGracefully()
@@ -174,5 +189,35 @@ struct Report: AsyncParsableCommand {
         } catch let error as ReportWriter.ReportError {
             throw ValidationError(error.description)
         }
+    }
+}
+
+/// On a terminal, one line rewritten every second; otherwise a plain line every 5 s.
+struct ProgressLine {
+    let progress: LiveProgress
+    let warmup: TimeAmount
+    let duration: TimeAmount
+
+    func show() async {
+        let isTerminal = isatty(STDERR_FILENO) == 1
+        let start = ContinuousClock.now
+        var previous = 0
+        var second = 0
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: .seconds(1)) } catch { break }
+            second += 1
+            let snapshot = progress.snapshot()
+            guard isTerminal || second % 5 == 0 else { continue }
+            let elapsed = ContinuousClock.now - start
+            let measuring = elapsed > .nanoseconds(warmup.nanoseconds)
+            let rate = snapshot.requests - previous
+            previous = snapshot.requests
+            let p99 = snapshot.recentP99.map { ConsoleTable.micros($0) } ?? "-"
+            let line = measuring
+                ? "\(elapsed.components.seconds)s  \(isTerminal ? rate : rate / 5) req/s  \(snapshot.errors) errors  p99 \(p99)"
+                : "\(elapsed.components.seconds)s  logging in / warming up..."
+            FileHandle.standardError.write(Data((isTerminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
+        }
+        if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
     }
 }

@@ -202,3 +202,40 @@ extension LoadRunnerTests {
         }
     }
 }
+
+extension LoadRunnerTests {
+    @Test func connectionsClosedByTheServerAreReopenedAndTheRateHolds() async throws {
+        let server = FlakyServer(port: try LoopbackPort.free(), requestsPerConnection: 25)
+        try await server.start()
+        let plan = LoadPlan(
+            targets: [Target(host: "127.0.0.1", port: server.port)], modes: [.none], path: "/", rate: 400, connections: 4,
+            users: 0, duration: .seconds(2), warmup: .milliseconds(200))
+        let run = try #require(ResultFile(try await LoadRunner(plan: plan).run()).runs.first)
+        await server.stop()
+        #expect(abs(run.throughput_rps - 400) / 400 < 0.02, "achieved \(run.throughput_rps)")
+        #expect(run.errors == 0, "\(run.errors_by_cause)")
+    }
+
+    @Test func aTargetThatDiesShowsErrorsWhenItHappenedAndTheRunGoesOn() async throws {
+        let server = FlakyServer(port: try LoopbackPort.free(), requestsPerConnection: 1_000_000)
+        try await server.start()
+        let plan = LoadPlan(
+            targets: [Target(host: "127.0.0.1", port: server.port)], modes: [.none], path: "/", rate: 200, connections: 2,
+            users: 0, duration: .seconds(5), warmup: .milliseconds(300))
+        async let result = LoadRunner(plan: plan).run()
+        // The measured phase starts about 0.5 s in: up in its second 0, down from about 1.3 s
+        // to 2.8 s, up again for seconds 3 and 4.
+        try await Task.sleep(for: .milliseconds(1_800))
+        await server.stop()
+        try await Task.sleep(for: .milliseconds(1_500))
+        try await server.start()
+        let run = try #require(ResultFile(try await result).runs.first)
+        await server.stop()
+        let errorsBySecond = run.per_second.map(\.errors)
+        #expect(errorsBySecond.first == 0, "\(errorsBySecond)")
+        #expect(errorsBySecond.last == 0, "recovered: \(errorsBySecond)")
+        #expect(errorsBySecond.reduce(0, +) > 150, "about 1.5 s of a 200/s schedule missed: \(errorsBySecond)")
+        #expect(run.errors_by_cause.keys.contains { $0.contains("refused") || $0.contains("reset") || $0.contains("closed") }, "\(run.errors_by_cause)")
+        #expect(run.per_second.count == 5)
+    }
+}

@@ -29,11 +29,26 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         var measureFrom: NIODeadline
         /// No request starts at or after this.
         var stopAt: NIODeadline
+        var progress: LiveProgress?
     }
 
     private let plan: Plan
     private var scanner = HTTPResponseScanner()
-    private let finished: EventLoopPromise<ConnectionRecorder>
+    private let finished: EventLoopPromise<Outcome>
+
+    /// How a connection's run ended, and what the next connection continues from.
+    struct Outcome: Sendable {
+        var recorder: ConnectionRecorder
+        /// True when the connection ended before the plan's stop (closed by the server, reset).
+        var endedEarly: Bool
+        /// The next request's intended start (open loop).
+        var nextStart: NIODeadline
+        /// The users with their latest credentials.
+        var users: [VirtualUser]
+        var cause: String
+        /// False when the connection could not be made at all.
+        var connected = true
+    }
     private var recorder = ConnectionRecorder()
     private var slots: [UserSlot]
     private var nextSlot = 0
@@ -50,7 +65,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         var renewing = false
     }
 
-    init(plan: Plan, finished: EventLoopPromise<ConnectionRecorder>) {
+    init(plan: Plan, finished: EventLoopPromise<Outcome>) {
         self.plan = plan
         let authority = plan.target.authority
         if plan.users.isEmpty {
@@ -65,6 +80,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        handOverProgress(context: context)
         scheduleNext(context: context, after: .now())
         context.fireChannelActive()
     }
@@ -85,12 +101,15 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         let now = NIODeadline.now()
         inFlight = false
         if intendedStart >= plan.measureFrom {
+            let latency = Self.micros(now - intendedStart)
+            let isError = !(200..<400).contains(status)
             recorder.recordResponse(
-                status: status,
-                latencyMicros: Self.micros(now - intendedStart),
-                uncorrectedMicros: Self.micros(now - sentAt),
-                second: second(of: intendedStart),
-                isError: !(200..<400).contains(status))
+                status: status, latencyMicros: latency, uncorrectedMicros: Self.micros(now - sentAt),
+                second: second(of: intendedStart), isError: isError)
+            if let progress = plan.progress {
+                progress.count(isError: isError)
+                _ = progressWindow.record(latency)
+            }
         }
         if status == 401, plan.mode != .none, !slots[currentSlot].renewing {
             renew(currentSlot, byLogin: true, context: context)
@@ -113,8 +132,10 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         guard !isDone else { return }
         if inFlight, intendedStart >= plan.measureFrom, intendedStart < plan.stopAt {
             recorder.recordFailure(cause, second: second(of: intendedStart))
+            plan.progress?.countError()
         }
-        finish()
+        if inFlight { advance() }
+        finish(endedEarly: true, cause: cause)
     }
 
     private func advance() {
@@ -186,6 +207,10 @@ final class LoadConnectionHandler: ChannelInboundHandler {
 
     private var reloggingIn: Set<Int> = []
 
+    /// Latencies since the last hand-over to the progress line.
+    private var progressWindow = LiveProgress.makeWindow()
+    private var progressTimer: Scheduled<Void>?
+
     /// Refreshes the user's access token (rotating its refresh token) or logs it in again,
     /// on this connection's event loop; requests keep going for the other users meanwhile.
     private func renew(_ index: Int, byLogin: Bool, context: ChannelHandlerContext) {
@@ -222,10 +247,24 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func finish() {
+    /// Every half second, the latencies since the last time go to the progress line.
+    private func handOverProgress(context: ChannelHandlerContext) {
+        guard let progress = plan.progress, !isDone else { return }
+        progressTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(500)) {
+            progress.merge(self.progressWindow)
+            self.progressWindow = LiveProgress.makeWindow()
+            self.handOverProgress(context: context)
+        }
+    }
+
+    private func finish(endedEarly: Bool = false, cause: String = "") {
         guard !isDone else { return }
         isDone = true
-        finished.succeed(recorder)
+        progressTimer?.cancel()
+        plan.progress?.merge(progressWindow)
+        finished.succeed(Outcome(
+            recorder: recorder, endedEarly: endedEarly, nextStart: intendedStart,
+            users: slots.compactMap(\.user), cause: cause))
     }
 
     private func second(of deadline: NIODeadline) -> Int {

@@ -9,10 +9,13 @@ import NIOPosix
 public struct LoadRunner: Sendable {
     public let plan: LoadPlan
     public let group: any EventLoopGroup
+    /// Live counts for a progress line; nil for none.
+    public let progress: LiveProgress?
 
-    public init(plan: LoadPlan, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    public init(plan: LoadPlan, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, progress: LiveProgress? = nil) {
         self.plan = plan
         self.group = group
+        self.progress = progress
     }
 
     public struct Unreachable: Error, CustomStringConvertible {
@@ -49,7 +52,7 @@ public struct LoadRunner: Sendable {
         let stopAt = measureFrom + plan.duration
         let interval = plan.rate.map { TimeAmount.nanoseconds(Int64(1e9 * Double(plan.connections) / $0)) }
 
-        var connections: [(AuthMode, EventLoopFuture<ConnectionRecorder>)] = []
+        var connections: [(AuthMode, LoadConnectionHandler.Plan, Target, any EventLoop)] = []
         for index in 0..<plan.connections {
             let mode = plan.modes[index % plan.modes.count]
             let indexInMode = index / plan.modes.count
@@ -60,15 +63,17 @@ public struct LoadRunner: Sendable {
             let connectionPlan = LoadConnectionHandler.Plan(
                 mode: mode, target: target, path: plan.path, users: users, password: plan.password,
                 pacing: interval.map { .openLoop(interval: $0) } ?? .closedLoop,
-                firstStart: firstStart + stagger, measureFrom: measureFrom, stopAt: stopAt)
-            connections.append((mode, connect(to: target, plan: connectionPlan, on: loops[index % loops.count])))
+                firstStart: firstStart + stagger, measureFrom: measureFrom, stopAt: stopAt, progress: progress)
+            connections.append((mode, connectionPlan, target, loops[index % loops.count]))
         }
 
-        var recorders: [AuthMode: ConnectionRecorder] = [:]
-        for (mode, finished) in connections {
-            let recorder = try await finished.get()
-            recorders[mode, default: ConnectionRecorder()].merge(recorder)
+        let recorded = await withTaskGroup(of: (AuthMode, ConnectionRecorder).self) { drivers in
+            for (mode, connectionPlan, target, loop) in connections {
+                drivers.addTask { (mode, await self.drive(connectionPlan, to: target, on: loop)) }
+            }
+            return await drivers.reduce(into: [AuthMode: ConnectionRecorder]()) { $0[$1.0, default: ConnectionRecorder()].merge($1.1) }
         }
+        let recorders = recorded
         let seconds = Double(plan.duration.nanoseconds) / 1e9
         let runs = plan.modes.map { mode in
             ModeResult(
@@ -97,9 +102,44 @@ public struct LoadRunner: Sendable {
         return assigned
     }
 
-    /// Connects; the returned future gives what the connection recorded once it is done.
-    private func connect(to target: Target, plan: LoadConnectionHandler.Plan, on loop: any EventLoop) -> EventLoopFuture<ConnectionRecorder> {
-        let finished = loop.makePromise(of: ConnectionRecorder.self)
+    /// Runs one connection's share of the plan to its end: when the server closes the
+    /// connection (keep-alive limits, idle timeouts) or the target dies, it connects again,
+    /// with backoff while connecting fails, and carries on with the schedule and the users'
+    /// latest credentials. In an open loop every request whose intended start passed while
+    /// there was no connection counts as an error at its own second.
+    private func drive(_ plan: LoadConnectionHandler.Plan, to target: Target, on loop: any EventLoop) async -> ConnectionRecorder {
+        var plan = plan
+        var total = ConnectionRecorder()
+        var failedConnects = 0
+        while true {
+            let outcome = await connect(to: target, plan: plan, on: loop)
+            total.merge(outcome.recorder)
+            guard outcome.endedEarly else { return total }
+            plan.users = outcome.users
+            plan.firstStart = outcome.nextStart
+            failedConnects = outcome.connected ? 0 : failedConnects + 1
+            if failedConnects > 0 {
+                let backoff = TimeAmount.milliseconds(min(1_000, 50 << min(failedConnects - 1, 5)))
+                try? await Task.sleep(for: .nanoseconds(backoff.nanoseconds))
+            }
+            let now = NIODeadline.now()
+            guard now < plan.stopAt else { return total }
+            if case .openLoop(let interval) = plan.pacing {
+                while plan.firstStart < now, plan.firstStart < plan.stopAt {
+                    if plan.firstStart >= plan.measureFrom {
+                        let second = Int((plan.firstStart - plan.measureFrom).nanoseconds / 1_000_000_000)
+                        total.recordFailure(outcome.cause.isEmpty ? "connection closed" : outcome.cause, second: second)
+                        plan.progress?.countError()
+                    }
+                    plan.firstStart = plan.firstStart + interval
+                }
+            }
+        }
+    }
+
+    /// One connection until it ends; a connect that fails ends it at once, early.
+    private func connect(to target: Target, plan: LoadConnectionHandler.Plan, on loop: any EventLoop) async -> LoadConnectionHandler.Outcome {
+        let finished = loop.makePromise(of: LoadConnectionHandler.Outcome.self)
         ClientBootstrap(group: loop)
             .connectTimeout(.seconds(3))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -112,10 +152,19 @@ public struct LoadRunner: Sendable {
             }
             .connect(host: target.host, port: target.port)
             .whenFailure { error in
+                let cause = LoadConnectionHandler.cause(of: error)
                 var recorder = ConnectionRecorder()
-                recorder.recordFailure(LoadConnectionHandler.cause(of: error), second: 0)
-                finished.succeed(recorder)
+                let now = NIODeadline.now()
+                // An open loop counts the requests this outage misses; a closed loop, each attempt.
+                if case .closedLoop = plan.pacing, now >= plan.measureFrom, now < plan.stopAt {
+                    recorder.recordFailure(cause, second: Int((now - plan.measureFrom).nanoseconds / 1_000_000_000))
+                    plan.progress?.countError()
+                }
+                finished.succeed(.init(
+                    recorder: recorder, endedEarly: true, nextStart: plan.firstStart, users: plan.users, cause: cause,
+                    connected: false))
             }
-        return finished.futureResult
+        return (try? await finished.futureResult.get())
+            ?? .init(recorder: ConnectionRecorder(), endedEarly: false, nextStart: plan.stopAt, users: [], cause: "")
     }
 }

@@ -34,7 +34,7 @@ public enum ConsoleTable {
         return lines.joined(separator: "\n")
     }
 
-    static func micros(_ value: UInt64) -> String {
+    public static func micros(_ value: UInt64) -> String {
         switch value {
         case ..<1_000: "\(value)us"
         case ..<1_000_000: String(format: "%.2fms", Double(value) / 1_000)
