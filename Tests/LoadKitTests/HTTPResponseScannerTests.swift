@@ -9,7 +9,7 @@ import Testing
         var seen: [Int] = []
         for chunk in chunks {
             var buffer = ByteBuffer(string: chunk)
-            try scanner.feed(&buffer) { seen.append($0) }
+            try scanner.feed(&buffer) { status, _ in seen.append(status) }
         }
         return seen
     }
@@ -33,6 +33,14 @@ import Testing
             }
             #expect(try statuses(chunks) == [200, 404, 204, 503], "split every \(size) bytes")
         }
+    }
+
+    @Test func reportsConnectionClose() throws {
+        var scanner = HTTPResponseScanner()
+        var seen: [Bool] = []
+        var buffer = ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nconnection: Close\r\nContent-Length: 0\r\n\r\n")
+        try scanner.feed(&buffer) { _, closes in seen.append(closes) }
+        #expect(seen == [false, true])
     }
 
     @Test func rejectsWhatItCannotFrame() {

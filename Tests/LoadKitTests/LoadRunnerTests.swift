@@ -48,9 +48,10 @@ final class DelayServer: Sendable {
             let run = try #require(file.runs.first)
             #expect(run.errors == 0)
             #expect(run.requests > 500)
-            // Every response took at least the server's 2 ms; most not much longer.
+            // Every response took at least the server's 2 ms; the upper bound leaves room for a
+            // machine busy with the other tests.
             #expect(run.latency_us.p50 >= 2_000)
-            #expect(run.latency_us.p50 < 4_000, "\(run.latency_us)")
+            #expect(run.latency_us.p50 < 12_000, "\(run.latency_us)")
             #expect(run.latency_us == run.latency_uncorrected_us, "in a closed loop both clocks start at the send")
             #expect(abs(run.throughput_rps - Double(run.requests) / 2) < 1)
         }
@@ -221,11 +222,11 @@ extension LoadRunnerTests {
         try await server.start()
         let plan = LoadPlan(
             targets: [Target(host: "127.0.0.1", port: server.port)], modes: [.none], path: "/", rate: 200, connections: 2,
-            users: 0, duration: .seconds(5), warmup: .milliseconds(300))
+            users: 0, duration: .seconds(6), warmup: .milliseconds(300))
         async let result = LoadRunner(plan: plan).run()
-        // The measured phase starts about 0.5 s in: up in its second 0, down from about 1.3 s
-        // to 2.8 s, up again for seconds 3 and 4.
-        try await Task.sleep(for: .milliseconds(1_800))
+        // The measured phase starts about 0.5 s in: up in its seconds 0 and 1, down from about
+        // 1.8 s to 3.3 s, up again for the last seconds (room for a busy machine either side).
+        try await Task.sleep(for: .milliseconds(2_300))
         await server.stop()
         try await Task.sleep(for: .milliseconds(1_500))
         try await server.start()
@@ -236,6 +237,6 @@ extension LoadRunnerTests {
         #expect(errorsBySecond.last == 0, "recovered: \(errorsBySecond)")
         #expect(errorsBySecond.reduce(0, +) > 150, "about 1.5 s of a 200/s schedule missed: \(errorsBySecond)")
         #expect(run.errors_by_cause.keys.contains { $0.contains("refused") || $0.contains("reset") || $0.contains("closed") }, "\(run.errors_by_cause)")
-        #expect(run.per_second.count == 5)
+        #expect(run.per_second.count == 6)
     }
 }

@@ -24,9 +24,11 @@ struct HTTPResponseScanner {
     private var status = 0
     private var contentLength: Int?
     private var chunked = false
+    private var closes = false
 
-    /// Feeds bytes; calls `onResponse` with the status of every response completed by them.
-    mutating func feed(_ buffer: inout ByteBuffer, onResponse: (Int) -> Void) throws(ScanError) {
+    /// Feeds bytes; calls `onResponse` with the status of every response completed by them and
+    /// whether it said `Connection: close`.
+    mutating func feed(_ buffer: inout ByteBuffer, onResponse: (_ status: Int, _ closes: Bool) -> Void) throws(ScanError) {
         if pending.readableBytes == 0 {
             try scan(&buffer, onResponse: onResponse)
             if buffer.readableBytes > 0 { pending.writeBuffer(&buffer) }
@@ -39,7 +41,7 @@ struct HTTPResponseScanner {
         }
     }
 
-    private mutating func scan(_ buffer: inout ByteBuffer, onResponse: (Int) -> Void) throws(ScanError) {
+    private mutating func scan(_ buffer: inout ByteBuffer, onResponse: (Int, Bool) -> Void) throws(ScanError) {
         while true {
             switch state {
             case .statusLine:
@@ -47,6 +49,7 @@ struct HTTPResponseScanner {
                 status = try Self.status(of: line)
                 contentLength = nil
                 chunked = false
+                closes = false
                 state = .headers
             case .headers:
                 guard let line = Self.line(in: &buffer) else { return }
@@ -73,7 +76,7 @@ struct HTTPResponseScanner {
                     return
                 }
                 state = .statusLine
-                onResponse(status)
+                onResponse(status, closes)
             case .chunkSize:
                 guard let line = Self.line(in: &buffer) else { return }
                 let size = try Self.chunkSize(line)
@@ -94,7 +97,7 @@ struct HTTPResponseScanner {
                 guard let line = Self.line(in: &buffer) else { return }
                 if line.readableBytes == 0 {
                     state = .statusLine
-                    onResponse(status)
+                    onResponse(status, closes)
                 }
             }
         }
@@ -116,6 +119,8 @@ struct HTTPResponseScanner {
             contentLength = length
         } else if Self.equalsIgnoringCase(name, "transfer-encoding") {
             chunked = Self.containsIgnoringCase(value, "chunked")
+        } else if Self.equalsIgnoringCase(name, "connection") {
+            closes = Self.containsIgnoringCase(value, "close")
         }
     }
 

@@ -48,6 +48,9 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         var cause: String
         /// False when the connection could not be made at all.
         var connected = true
+        /// True when it ended with no request in flight: a server closing a keep-alive
+        /// connection, not an outage.
+        var graceful = false
     }
     private var recorder = ConnectionRecorder()
     private var slots: [UserSlot]
@@ -88,8 +91,8 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
         do {
-            try scanner.feed(&bytes) { status in
-                responseEnded(status: status, context: context)
+            try scanner.feed(&bytes) { status, closes in
+                responseEnded(status: status, closes: closes, context: context)
             }
         } catch {
             fail(cause: "malformed response", context: context)
@@ -97,7 +100,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func responseEnded(status: Int, context: ChannelHandlerContext) {
+    private func responseEnded(status: Int, closes: Bool, context: ChannelHandlerContext) {
         let now = NIODeadline.now()
         inFlight = false
         if intendedStart >= plan.measureFrom {
@@ -115,6 +118,12 @@ final class LoadConnectionHandler: ChannelInboundHandler {
             renew(currentSlot, byLogin: true, context: context)
         }
         advance()
+        if closes {
+            // The server said this is the last response here: a new connection carries on.
+            finish(endedEarly: true, cause: "connection closed", graceful: true)
+            context.close(promise: nil)
+            return
+        }
         scheduleNext(context: context, after: now)
     }
 
@@ -134,8 +143,9 @@ final class LoadConnectionHandler: ChannelInboundHandler {
             recorder.recordFailure(cause, second: second(of: intendedStart))
             plan.progress?.countError()
         }
+        let graceful = !inFlight
         if inFlight { advance() }
-        finish(endedEarly: true, cause: cause)
+        finish(endedEarly: true, cause: cause, graceful: graceful)
     }
 
     private func advance() {
@@ -257,14 +267,14 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func finish(endedEarly: Bool = false, cause: String = "") {
+    private func finish(endedEarly: Bool = false, cause: String = "", graceful: Bool = false) {
         guard !isDone else { return }
         isDone = true
         progressTimer?.cancel()
         plan.progress?.merge(progressWindow)
         finished.succeed(Outcome(
             recorder: recorder, endedEarly: endedEarly, nextStart: intendedStart,
-            users: slots.compactMap(\.user), cause: cause))
+            users: slots.compactMap(\.user), cause: cause, graceful: graceful))
     }
 
     private func second(of deadline: NIODeadline) -> Int {

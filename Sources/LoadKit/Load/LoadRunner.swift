@@ -105,8 +105,9 @@ public struct LoadRunner: Sendable {
     /// Runs one connection's share of the plan to its end: when the server closes the
     /// connection (keep-alive limits, idle timeouts) or the target dies, it connects again,
     /// with backoff while connecting fails, and carries on with the schedule and the users'
-    /// latest credentials. In an open loop every request whose intended start passed while
-    /// there was no connection counts as an error at its own second.
+    /// latest credentials. After an outage (a reset, a failed connect), every open-loop request
+    /// whose intended start passed without a connection counts as an error at its own second;
+    /// after a graceful close they are only late, which the corrected latency shows.
     private func drive(_ plan: LoadConnectionHandler.Plan, to target: Target, on loop: any EventLoop) async -> ConnectionRecorder {
         var plan = plan
         var total = ConnectionRecorder()
@@ -124,7 +125,7 @@ public struct LoadRunner: Sendable {
             }
             let now = NIODeadline.now()
             guard now < plan.stopAt else { return total }
-            if case .openLoop(let interval) = plan.pacing {
+            if case .openLoop(let interval) = plan.pacing, !outcome.graceful {
                 while plan.firstStart < now, plan.firstStart < plan.stopAt {
                     if plan.firstStart >= plan.measureFrom {
                         let second = Int((plan.firstStart - plan.measureFrom).nanoseconds / 1_000_000_000)
