@@ -74,11 +74,24 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Username prefix of the virtual users (user1, user2, ...).") var userPrefix = "user"
     @Option(help: "Their password (AUTHBENCH_LOAD_PASSWORD if absent).") var password: String?
     @Option(help: "Measured phase, e.g. 30s.") var duration = DurationArgument(argument: "30s")!
+    @Option(help: "Open-loop steps run back to back, each measured on its own, e.g. 1000:10s,2000:10s,4000:10s (replaces --rate and --duration).")
+    var stages: String?
     @Option(help: "Warm-up before it, not recorded, e.g. 5s.") var warmup = DurationArgument(argument: "5s")!
     @Option(help: "Write the result file (JSON) here.") var json: String?
     @Option(help: "Write result.json and one .hgrm per mode into this folder.") var out: String?
     @Option(help: "Event-loop threads driving the connections (default: one per core).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    /// `1000:10s,2000:10s`.
+    static func parseStages(_ text: String) throws -> [LoadPlan.Stage] {
+        try text.split(separator: ",").map { item in
+            let parts = item.split(separator: ":")
+            guard parts.count == 2, let rate = Double(parts[0]), let duration = DurationArgument(argument: String(parts[1])) else {
+                throw ValidationError("--stages: '\(item)' is not RATE:DURATION, e.g. 1000:10s")
+            }
+            return LoadPlan.Stage(rate: rate, duration: duration.amount)
+        }
+    }
 
     func run() async throws {
         let parsedTargets: [Target]
@@ -87,16 +100,17 @@ struct Run: AsyncParsableCommand {
         } catch {
             throw ValidationError("--targets: \(error)")
         }
+        let parsedStages = try stages.map(Self.parseStages)
         let plan = LoadPlan(
             targets: parsedTargets, modes: mode.modes, path: path, rate: rate, connections: connections, users: users,
             userPrefix: userPrefix, password: password ?? ProcessInfo.processInfo.environment["AUTHBENCH_LOAD_PASSWORD"] ?? "",
-            duration: duration.amount, warmup: warmup.amount)
+            duration: duration.amount, warmup: warmup.amount, stages: parsedStages)
         do {
             try plan.validate()
         } catch {
             throw ValidationError(error.description)
         }
-        let shape = rate.map { "open loop at \(Int($0)) requests/s" } ?? "closed loop"
+        let shape = stages.map { "stages \($0)" } ?? rate.map { "open loop at \(Int($0)) requests/s" } ?? "closed loop"
         FileHandle.standardError.write(Data("authbench-load: \(mode.rawValue), \(shape), \(connections) connections, \(parsedTargets.count) target(s), warm-up then measuring...\n".utf8))
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be from 1 to 256") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
@@ -106,7 +120,7 @@ struct Run: AsyncParsableCommand {
             result = try await withThrowingTaskGroup(of: LoadResult?.self) { tasks in
                 tasks.addTask { try await LoadRunner(plan: plan, group: group, progress: progress).run() }
                 tasks.addTask {
-                    await ProgressLine(progress: progress, warmup: warmup.amount, duration: duration.amount).show()
+                    await ProgressLine(progress: progress, warmup: warmup.amount).show()
                     return nil
                 }
                 var finished: LoadResult?
@@ -196,7 +210,6 @@ struct Report: AsyncParsableCommand {
 struct ProgressLine {
     let progress: LiveProgress
     let warmup: TimeAmount
-    let duration: TimeAmount
 
     func show() async {
         let isTerminal = isatty(STDERR_FILENO) == 1

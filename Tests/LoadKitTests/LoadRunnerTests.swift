@@ -240,3 +240,29 @@ extension LoadRunnerTests {
         #expect(run.per_second.count == 6)
     }
 }
+
+extension LoadRunnerTests {
+    @Test func stagesRunBackToBackAndAreMeasuredEachOnItsOwn() async throws {
+        try await DelayServer().application().test(.live) { client in
+            var plan = LoadPlan(
+                targets: [try target(client)], modes: [.none], path: "/fast", connections: 4, users: 0,
+                warmup: .milliseconds(200))
+            plan.stages = [.init(rate: 100, duration: .seconds(1)), .init(rate: 300, duration: .seconds(1))]
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stages-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let result = try await LoadRunner(plan: plan).run()
+            try ResultDirectory.write(result, to: folder)
+            let file = ResultFile(result)
+            #expect(file.runs.map(\.stage) == [1, 2])
+            #expect(file.runs.map(\.label) == ["none @ 100/s", "none @ 300/s"])
+            #expect(abs(file.runs[0].throughput_rps - 100) <= 3, "\(file.runs[0].throughput_rps)")
+            #expect(abs(file.runs[1].throughput_rps - 300) <= 6, "\(file.runs[1].throughput_rps)")
+            #expect(file.config.stages == ["100:1.0s", "300:1.0s"])
+            for name in ["none-stage1.hgrm", "none-stage2.hgrm"] {
+                #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path))
+            }
+            let markdown = try String(contentsOf: try ReportWriter.write(directory: folder), encoding: .utf8)
+            #expect(markdown.contains("| none @ 300/s |"))
+        }
+    }
+}

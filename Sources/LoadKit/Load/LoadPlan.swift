@@ -22,12 +22,31 @@ public struct LoadPlan: Sendable {
     public var duration: TimeAmount
     public var warmup: TimeAmount
     public var loginConcurrency: Int
+    /// Open-loop steps run back to back on the same users, each measured on its own; when set,
+    /// `rate` and `duration` are ignored.
+    public var stages: [Stage]?
+
+    public struct Stage: Sendable, Hashable {
+        public var rate: Double?
+        public var duration: TimeAmount
+
+        public init(rate: Double?, duration: TimeAmount) {
+            self.rate = rate
+            self.duration = duration
+        }
+    }
+
+    /// What runs, in order: the stages, or one step of `rate` for `duration`.
+    public var schedule: [Stage] {
+        stages ?? [Stage(rate: rate, duration: duration)]
+    }
 
     public init(
         targets: [Target], modes: [AuthMode], path: String = "/api/me", rate: Double? = nil, connections: Int = 32,
         users: Int = 32, userPrefix: String = "user", password: String = "", duration: TimeAmount = .seconds(30),
-        warmup: TimeAmount = .seconds(5), loginConcurrency: Int = 16
+        warmup: TimeAmount = .seconds(5), loginConcurrency: Int = 16, stages: [Stage]? = nil
     ) {
+        self.stages = stages
         self.targets = targets
         self.modes = modes
         self.path = path
@@ -52,6 +71,14 @@ public struct LoadPlan: Sendable {
         }
         if let rate { guard rate > 0 else { throw Invalid(description: "--rate must be positive") } }
         guard duration > .zero else { throw Invalid(description: "--duration must be positive") }
+        if let stages {
+            guard !stages.isEmpty else { throw Invalid(description: "--stages: give at least one RATE:DURATION") }
+            for stage in stages {
+                guard (stage.rate ?? 0) > 0, stage.duration > .zero else {
+                    throw Invalid(description: "--stages: every stage needs a positive rate and duration, e.g. 1000:10s")
+                }
+            }
+        }
         guard warmup >= .zero else { throw Invalid(description: "--warmup must not be negative") }
         if modes.contains(where: { $0 != .none }) {
             guard users >= 1 else { throw Invalid(description: "--users must be at least 1 for session or jwt mode") }

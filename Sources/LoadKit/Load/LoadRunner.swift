@@ -46,40 +46,51 @@ public struct LoadRunner: Sendable {
         }
 
         let loops = Array(group.makeIterator())
-        let connectLead = TimeAmount.milliseconds(200 + 5 * Int64(plan.connections))
-        let firstStart = NIODeadline.now() + connectLead
-        let measureFrom = firstStart + plan.warmup
-        let stopAt = measureFrom + plan.duration
-        let interval = plan.rate.map { TimeAmount.nanoseconds(Int64(1e9 * Double(plan.connections) / $0)) }
-
-        var connections: [(AuthMode, LoadConnectionHandler.Plan, Target, any EventLoop)] = []
-        for index in 0..<plan.connections {
+        var usersByConnection: [[VirtualUser]] = (0..<plan.connections).map { index in
             let mode = plan.modes[index % plan.modes.count]
-            let indexInMode = index / plan.modes.count
-            let connectionsOfMode = (plan.connections - index % plan.modes.count + plan.modes.count - 1) / plan.modes.count
-            let target = plan.targets[indexInMode % plan.targets.count]
-            let users = assignedUsers(logins[mode]?.users ?? [], connection: indexInMode, of: connectionsOfMode)
-            let stagger = interval.map { TimeAmount.nanoseconds($0.nanoseconds * Int64(index) / Int64(plan.connections)) } ?? .zero
-            let connectionPlan = LoadConnectionHandler.Plan(
-                mode: mode, target: target, path: plan.path, users: users, password: plan.password,
-                pacing: interval.map { .openLoop(interval: $0) } ?? .closedLoop,
-                firstStart: firstStart + stagger, measureFrom: measureFrom, stopAt: stopAt, progress: progress)
-            connections.append((mode, connectionPlan, target, loops[index % loops.count]))
+            return assignedUsers(
+                logins[mode]?.users ?? [], connection: index / plan.modes.count, of: connectionsOf(mode))
         }
+        var runs: [ModeResult] = []
+        for (stageIndex, stage) in plan.schedule.enumerated() {
+            let warmup = stageIndex == 0 ? plan.warmup : .zero
+            let connectLead = TimeAmount.milliseconds(200 + 5 * Int64(plan.connections))
+            let firstStart = NIODeadline.now() + connectLead
+            let measureFrom = firstStart + warmup
+            let stopAt = measureFrom + stage.duration
+            let interval = stage.rate.map { TimeAmount.nanoseconds(Int64(1e9 * Double(plan.connections) / $0)) }
 
-        let recorded = await withTaskGroup(of: (AuthMode, ConnectionRecorder).self) { drivers in
-            for (mode, connectionPlan, target, loop) in connections {
-                drivers.addTask { (mode, await self.drive(connectionPlan, to: target, on: loop)) }
+            let outcomes = await withTaskGroup(of: (Int, ConnectionRecorder, [VirtualUser]).self) { drivers in
+                for index in 0..<plan.connections {
+                    let mode = plan.modes[index % plan.modes.count]
+                    let target = plan.targets[(index / plan.modes.count) % plan.targets.count]
+                    let stagger = interval.map { TimeAmount.nanoseconds($0.nanoseconds * Int64(index) / Int64(plan.connections)) } ?? .zero
+                    let connectionPlan = LoadConnectionHandler.Plan(
+                        mode: mode, target: target, path: plan.path, users: usersByConnection[index], password: plan.password,
+                        pacing: interval.map { .openLoop(interval: $0) } ?? .closedLoop,
+                        firstStart: firstStart + stagger, measureFrom: measureFrom, stopAt: stopAt, progress: progress)
+                    let loop = loops[index % loops.count]
+                    drivers.addTask {
+                        let (recorder, users) = await self.drive(connectionPlan, to: target, on: loop)
+                        return (index, recorder, users)
+                    }
+                }
+                return await drivers.reduce(into: [(Int, ConnectionRecorder, [VirtualUser])]()) { $0.append($1) }
             }
-            return await drivers.reduce(into: [AuthMode: ConnectionRecorder]()) { $0[$1.0, default: ConnectionRecorder()].merge($1.1) }
-        }
-        let recorders = recorded
-        let seconds = Double(plan.duration.nanoseconds) / 1e9
-        let runs = plan.modes.map { mode in
-            ModeResult(
-                mode: mode, recorder: recorders[mode] ?? ConnectionRecorder(), durationSeconds: seconds,
-                requestedRate: plan.rate.map { $0 * Double(connectionsOf(mode)) / Double(plan.connections) },
-                loginLatency: logins[mode]?.latency, loginFailures: logins[mode]?.failures ?? [:])
+            var recorders: [AuthMode: ConnectionRecorder] = [:]
+            for (index, recorder, users) in outcomes {
+                recorders[plan.modes[index % plan.modes.count], default: ConnectionRecorder()].merge(recorder)
+                usersByConnection[index] = users
+            }
+            let seconds = Double(stage.duration.nanoseconds) / 1e9
+            runs += plan.modes.map { mode in
+                ModeResult(
+                    mode: mode, stage: plan.stages == nil ? nil : stageIndex + 1, recorder: recorders[mode] ?? ConnectionRecorder(),
+                    durationSeconds: seconds,
+                    requestedRate: stage.rate.map { $0 * Double(connectionsOf(mode)) / Double(plan.connections) },
+                    loginLatency: stageIndex == 0 ? logins[mode]?.latency : nil,
+                    loginFailures: stageIndex == 0 ? logins[mode]?.failures ?? [:] : [:])
+            }
         }
         return LoadResult(startedAt: startedAt, plan: plan, runs: runs)
     }
@@ -108,15 +119,15 @@ public struct LoadRunner: Sendable {
     /// latest credentials. After an outage (a reset, a failed connect), every open-loop request
     /// whose intended start passed without a connection counts as an error at its own second;
     /// after a graceful close they are only late, which the corrected latency shows.
-    private func drive(_ plan: LoadConnectionHandler.Plan, to target: Target, on loop: any EventLoop) async -> ConnectionRecorder {
+    private func drive(_ plan: LoadConnectionHandler.Plan, to target: Target, on loop: any EventLoop) async -> (ConnectionRecorder, [VirtualUser]) {
         var plan = plan
         var total = ConnectionRecorder()
         var failedConnects = 0
         while true {
             let outcome = await connect(to: target, plan: plan, on: loop)
             total.merge(outcome.recorder)
-            guard outcome.endedEarly else { return total }
-            plan.users = outcome.users
+            plan.users = outcome.users.isEmpty ? plan.users : outcome.users
+            guard outcome.endedEarly else { return (total, plan.users) }
             plan.firstStart = outcome.nextStart
             failedConnects = outcome.connected ? 0 : failedConnects + 1
             if failedConnects > 0 {
@@ -124,7 +135,7 @@ public struct LoadRunner: Sendable {
                 try? await Task.sleep(for: .nanoseconds(backoff.nanoseconds))
             }
             let now = NIODeadline.now()
-            guard now < plan.stopAt else { return total }
+            guard now < plan.stopAt else { return (total, plan.users) }
             if case .openLoop(let interval) = plan.pacing, !outcome.graceful {
                 while plan.firstStart < now, plan.firstStart < plan.stopAt {
                     if plan.firstStart >= plan.measureFrom {

@@ -15,9 +15,9 @@ public struct Comparison: Sendable {
     public init(baseline: ResultFile, candidate: ResultFile) {
         var rows: [Row] = []
         for run in baseline.runs {
-            guard let other = candidate.runs.first(where: { $0.mode == run.mode }) else { continue }
+            guard let other = candidate.runs.first(where: { $0.mode == run.mode && $0.stage == run.stage }) else { continue }
             for (metric, value) in Self.metrics(of: run) {
-                rows.append(Row(mode: run.mode, metric: metric, baseline: value, candidate: Self.metrics(of: other).first { $0.0 == metric }!.1))
+                rows.append(Row(mode: run.label, metric: metric, baseline: value, candidate: Self.metrics(of: other).first { $0.0 == metric }!.1))
             }
         }
         self.rows = rows
@@ -123,7 +123,7 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
             case .greater: holds = value > limit
             case .greaterOrEqual: holds = value >= limit
             }
-            return holds ? nil : "\(run.mode): \(description) does not hold (\(metric.rawValue) is \(Comparison.format(value))\(metric == .errors ? "%" : metric == .rps ? "" : " us"))"
+            return holds ? nil : "\(run.label): \(description) does not hold (\(metric.rawValue) is \(Comparison.format(value))\(metric == .errors ? "%" : metric == .rps ? "" : " us"))"
         }
     }
 }

@@ -8,7 +8,7 @@ public enum ConsoleTable {
         var rows: [[String]] = []
         for run in file.runs {
             rows.append([
-                run.mode, String(format: "%.0f", run.throughput_rps), micros(run.latency_us.p50), micros(run.latency_us.p90),
+                run.label, String(format: "%.0f", run.throughput_rps), micros(run.latency_us.p50), micros(run.latency_us.p90),
                 micros(run.latency_us.p99), micros(run.latency_us.p999), micros(run.latency_us.max),
                 run.errors == 0 ? "0" : "\(run.errors) (" + run.errors_by_cause.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + ")",
             ])
@@ -25,10 +25,10 @@ public enum ConsoleTable {
         rows.forEach { lines.append(line($0)) }
         for run in file.runs {
             if let rate = run.requested_rate_rps, run.throughput_rps < rate * 0.98 {
-                lines.append("\(run.mode): achieved \(String(format: "%.0f", run.throughput_rps)) of the \(String(format: "%.0f", rate)) requests/s asked; the generator or the targets fell behind (\(run.late_sends) requests sent late)")
+                lines.append("\(run.label): achieved \(String(format: "%.0f", run.throughput_rps)) of the \(String(format: "%.0f", rate)) requests/s asked; the generator or the targets fell behind (\(run.late_sends) requests sent late)")
             }
             if let login = run.login_latency_us {
-                lines.append("\(run.mode) logins: p50 \(micros(login.p50)), p99 \(micros(login.p99))" + (run.login_failures.isEmpty ? "" : ", failures: \(run.login_failures.values.reduce(0, +))"))
+                lines.append("\(run.label) logins: p50 \(micros(login.p50)), p99 \(micros(login.p99))" + (run.login_failures.isEmpty ? "" : ", failures: \(run.login_failures.values.reduce(0, +))"))
             }
         }
         return lines.joined(separator: "\n")

@@ -4,6 +4,8 @@ import Histogram
 /// One mode's measurements.
 public struct ModeResult: Sendable {
     public var mode: AuthMode
+    /// 1, 2, ... in a staged run; nil otherwise.
+    public var stage: Int?
     public var recorder: ConnectionRecorder
     public var durationSeconds: Double
     /// The open-loop rate asked of this mode's connections; nil for a closed loop.
@@ -37,6 +39,7 @@ public struct ResultFile: Codable, Sendable {
         public var users: Int
         public var duration_s: Double
         public var warmup_s: Double
+        public var stages: [String]?
     }
 
     public struct Percentiles: Codable, Sendable, Equatable {
@@ -67,6 +70,7 @@ public struct ResultFile: Codable, Sendable {
 
     public struct Run: Codable, Sendable {
         public var mode: String
+        public var stage: Int?
         public var requests: Int
         public var errors: Int
         public var duration_s: Double
@@ -86,6 +90,17 @@ public struct ResultFile: Codable, Sendable {
         public var relogins: Int?
         public var relogin_latency_us: Percentiles?
         public var renewal_failures: Int?
+
+        /// Where `ResultDirectory` writes this run's percentile distribution.
+        public var hgrmFileName: String {
+            stage.map { "\(mode)-stage\($0).hgrm" } ?? "\(mode).hgrm"
+        }
+
+        /// The mode, with its stage's rate in a staged run: "jwt @ 2000/s".
+        public var label: String {
+            guard stage != nil, let rate = requested_rate_rps else { return mode }
+            return "\(mode) @ \(Int(rate.rounded()))/s"
+        }
     }
 
     public init(_ result: LoadResult) {
@@ -95,11 +110,12 @@ public struct ResultFile: Codable, Sendable {
         config = Config(
             targets: plan.targets.map(\.description), modes: plan.modes.map(\.rawValue), path: plan.path, rate: plan.rate,
             connections: plan.connections, users: plan.users, duration_s: Double(plan.duration.nanoseconds) / 1e9,
-            warmup_s: Double(plan.warmup.nanoseconds) / 1e9)
+            warmup_s: Double(plan.warmup.nanoseconds) / 1e9,
+            stages: plan.stages?.map { "\(Int($0.rate ?? 0)):\(Double($0.duration.nanoseconds) / 1e9)s" })
         runs = result.runs.map { run in
             let recorder = run.recorder
             return Run(
-                mode: run.mode.rawValue, requests: recorder.requests, errors: recorder.errorCount,
+                mode: run.mode.rawValue, stage: run.stage, requests: recorder.requests, errors: recorder.errorCount,
                 duration_s: run.durationSeconds, throughput_rps: (run.throughput * 10).rounded() / 10,
                 latency_us: Percentiles(recorder.latency), latency_uncorrected_us: Percentiles(recorder.uncorrectedLatency),
                 status_counts: Dictionary(uniqueKeysWithValues: recorder.statusCounts.map { (String($0.key), $0.value) }),

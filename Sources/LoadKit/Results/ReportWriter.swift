@@ -22,10 +22,10 @@ public enum ReportWriter {
 
         var charts: [(String, String)] = []
         let percentileSeries = file.runs.compactMap { run -> SVGChart.Series? in
-            let path = directory.appendingPathComponent("\(run.mode).hgrm").path
+            let path = directory.appendingPathComponent(run.hgrmFileName).path
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
             let points = percentilePoints(hgrm: text)
-            return points.isEmpty ? nil : SVGChart.Series(name: run.mode, color: color(run.mode), points: points)
+            return points.isEmpty ? nil : SVGChart.Series(name: run.label, color: color(run), points: points)
         }
         if !percentileSeries.isEmpty {
             let ticks = [(0.0, "0%"), (1, "90%"), (2, "99%"), (3, "99.9%"), (4, "99.99%"), (5, "99.999%")]
@@ -37,14 +37,14 @@ public enum ReportWriter {
             title: "Requests per second", xLabel: "second of the measured phase", yLabel: "requests/s",
             series: file.runs.map { run in
                 SVGChart.Series(
-                    name: run.mode, color: color(run.mode), points: run.per_second.map { (Double($0.t), Double($0.rps)) },
+                    name: run.label, color: color(run), points: run.per_second.map { (Double($0.t), Double($0.rps)) },
                     marks: run.per_second.filter { $0.errors > 0 }.map { Double($0.t) })
             }).render()))
         charts.append(("p99-over-time.svg", SVGChart(
             title: "p99 latency per second", xLabel: "second of the measured phase", yLabel: "p99 (ms)",
             series: file.runs.map { run in
                 SVGChart.Series(
-                    name: run.mode, color: color(run.mode), points: run.per_second.map { (Double($0.t), Double($0.p99_us) / 1000) },
+                    name: run.label, color: color(run), points: run.per_second.map { (Double($0.t), Double($0.p99_us) / 1000) },
                     marks: run.per_second.filter { $0.errors > 0 }.map { Double($0.t) })
             }).render()))
         for (name, svg) in charts {
@@ -70,12 +70,12 @@ public enum ReportWriter {
         ]
         for run in file.runs {
             let errors = run.errors == 0 ? "0" : "\(run.errors): " + run.errors_by_cause.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            lines.append("| \(run.mode) | \(Int(run.throughput_rps)) | \(ConsoleTable.micros(run.latency_us.p50)) | \(ConsoleTable.micros(run.latency_us.p90)) | \(ConsoleTable.micros(run.latency_us.p99)) | \(ConsoleTable.micros(run.latency_us.p999)) | \(ConsoleTable.micros(run.latency_us.max)) | \(errors) |")
+            lines.append("| \(run.label) | \(Int(run.throughput_rps)) | \(ConsoleTable.micros(run.latency_us.p50)) | \(ConsoleTable.micros(run.latency_us.p90)) | \(ConsoleTable.micros(run.latency_us.p99)) | \(ConsoleTable.micros(run.latency_us.p999)) | \(ConsoleTable.micros(run.latency_us.max)) | \(errors) |")
         }
         if config.rate != nil {
             lines += ["", "Latency counts from each request's intended start (coordinated omission corrected). From the actual send:", ""]
             for run in file.runs {
-                lines.append("- \(run.mode): p50 \(ConsoleTable.micros(run.latency_uncorrected_us.p50)), p99 \(ConsoleTable.micros(run.latency_uncorrected_us.p99)); \(run.late_sends) requests sent more than 1 ms late")
+                lines.append("- \(run.label): p50 \(ConsoleTable.micros(run.latency_uncorrected_us.p50)), p99 \(ConsoleTable.micros(run.latency_uncorrected_us.p99)); \(run.late_sends) requests sent more than 1 ms late")
             }
         }
         let logins = file.runs.compactMap { run in run.login_latency_us.map { "- \(run.mode) logins: p50 \(ConsoleTable.micros($0.p50)), p99 \(ConsoleTable.micros($0.p99))" } }
@@ -94,7 +94,12 @@ public enum ReportWriter {
         }
     }
 
-    static func color(_ mode: String) -> String {
-        SVGChart.palette[mode] ?? "#2ca02c"
+    /// The mode's colour; later stages of a mode in lighter shades of it.
+    static func color(_ run: ResultFile.Run) -> String {
+        let base = SVGChart.palette[run.mode] ?? "#2ca02c"
+        guard let stage = run.stage, stage > 1 else { return base }
+        let shades = ["session": ["#1f77b4", "#4e9bd1", "#7fb8e0", "#aed2ec"], "jwt": ["#d62728", "#e35b5c", "#ec8c8c", "#f4b9b9"]]
+        let list = shades[run.mode] ?? [base]
+        return list[min(stage - 1, list.count - 1)]
     }
 }
