@@ -180,7 +180,25 @@ struct HTTPResponseScanner {
         }
     }
 
-    private static func containsIgnoringCase(_ bytes: some Collection<UInt8>, _ lowercase: String) -> Bool {
-        String(decoding: bytes, as: UTF8.self).lowercased().contains(lowercase)
+    private static func containsIgnoringCase<Bytes: RandomAccessCollection<UInt8>>(_ haystack: Bytes, _ lowercase: StaticString) -> Bool {
+        lowercase.withUTF8Buffer { needle in
+            guard needle.count <= haystack.count else { return false }
+            var start = haystack.startIndex
+            let last = haystack.index(haystack.endIndex, offsetBy: -needle.count)
+            while start <= last {
+                var matched = true
+                var position = start
+                for expected in needle {
+                    if haystack[position] | 0x20 != expected {
+                        matched = false
+                        break
+                    }
+                    position = haystack.index(after: position)
+                }
+                if matched { return true }
+                start = haystack.index(after: start)
+            }
+            return false
+        }
     }
 }

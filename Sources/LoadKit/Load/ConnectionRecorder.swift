@@ -7,7 +7,15 @@ public struct ConnectionRecorder: Sendable {
     public var latency = ConnectionRecorder.makeHistogram()
     /// From each request's actual send.
     public var uncorrectedLatency = ConnectionRecorder.makeHistogram()
-    public var statusCounts: [Int: Int] = [:]
+    /// Responses by status code (100...599 by index; other codes in `otherStatusCounts`).
+    private var statusCountsByCode = [Int](repeating: 0, count: 600)
+    private var otherStatusCounts: [Int: Int] = [:]
+
+    public var statusCounts: [Int: Int] {
+        var counts = otherStatusCounts
+        for (code, count) in statusCountsByCode.enumerated() where count > 0 { counts[code] = count }
+        return counts
+    }
     public var errors: [String: Int] = [:]
     /// Per whole second since the measured phase began.
     public var perSecond: [SecondBucket] = []
@@ -35,7 +43,11 @@ public struct ConnectionRecorder: Sendable {
     mutating func recordResponse(status: Int, latencyMicros: UInt64, uncorrectedMicros: UInt64, second: Int, isError: Bool) {
         _ = latency.record(max(latencyMicros, 1))
         _ = uncorrectedLatency.record(max(uncorrectedMicros, 1))
-        statusCounts[status, default: 0] += 1
+        if (0..<600).contains(status) {
+            statusCountsByCode[status] += 1
+        } else {
+            otherStatusCounts[status, default: 0] += 1
+        }
         if isError { errors["status \(status)", default: 0] += 1 }
         bucket(second) { bucket in
             bucket.requests += 1
@@ -58,7 +70,8 @@ public struct ConnectionRecorder: Sendable {
     public mutating func merge(_ other: ConnectionRecorder) {
         latency.add(other.latency)
         uncorrectedLatency.add(other.uncorrectedLatency)
-        statusCounts.merge(other.statusCounts, uniquingKeysWith: +)
+        for code in statusCountsByCode.indices { statusCountsByCode[code] += other.statusCountsByCode[code] }
+        otherStatusCounts.merge(other.otherStatusCounts, uniquingKeysWith: +)
         errors.merge(other.errors, uniquingKeysWith: +)
         lateSends += other.lateSends
         refreshLatency.add(other.refreshLatency)
@@ -72,6 +85,6 @@ public struct ConnectionRecorder: Sendable {
         }
     }
 
-    public var requests: Int { statusCounts.values.reduce(0, +) }
+    public var requests: Int { statusCountsByCode.reduce(0, +) + otherStatusCounts.values.reduce(0, +) }
     public var errorCount: Int { errors.values.reduce(0, +) }
 }

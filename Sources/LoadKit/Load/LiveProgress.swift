@@ -1,8 +1,8 @@
 import Histogram
 import Synchronization
 
-/// What a run has done so far, for the progress line: counts that connections bump
-/// atomically, and a window of recent latencies they merge into every half second.
+/// What a run has done so far, for the progress line: counts and a window of recent
+/// latencies that each connection hands over every half second (nothing per response).
 public final class LiveProgress: Sendable {
     private let requests = Atomic<Int>(0)
     private let errors = Atomic<Int>(0)
@@ -14,9 +14,9 @@ public final class LiveProgress: Sendable {
         Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
     }
 
-    func count(isError: Bool) {
-        requests.wrappingAdd(1, ordering: .relaxed)
-        if isError { errors.wrappingAdd(1, ordering: .relaxed) }
+    func add(requests: Int, errors: Int) {
+        if requests > 0 { self.requests.wrappingAdd(requests, ordering: .relaxed) }
+        if errors > 0 { self.errors.wrappingAdd(errors, ordering: .relaxed) }
     }
 
     func countError() {

@@ -66,6 +66,8 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         var user: VirtualUser?
         var request: HTTPRequestBytes
         var renewing = false
+        /// Logging in again: its credential is dead, so it sends nothing meanwhile.
+        var reloggingIn = false
     }
 
     init(plan: Plan, finished: EventLoopPromise<Outcome>) {
@@ -109,8 +111,9 @@ final class LoadConnectionHandler: ChannelInboundHandler {
             recorder.recordResponse(
                 status: status, latencyMicros: latency, uncorrectedMicros: Self.micros(now - sentAt),
                 second: second(of: intendedStart), isError: isError)
-            if let progress = plan.progress {
-                progress.count(isError: isError)
+            if plan.progress != nil {
+                progressRequests += 1
+                if isError { progressErrors += 1 }
                 _ = progressWindow.record(latency)
             }
         }
@@ -207,7 +210,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     private func nextUsableSlot() -> Int? {
         for offset in 0..<slots.count {
             let index = (nextSlot + offset) % slots.count
-            if !reloggingIn.contains(index) {
+            if !slots[index].reloggingIn {
                 nextSlot = index + 1 == slots.count ? 0 : index + 1
                 return index
             }
@@ -215,10 +218,10 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         return nil
     }
 
-    private var reloggingIn: Set<Int> = []
-
-    /// Latencies since the last hand-over to the progress line.
+    /// Latencies, responses and errors since the last hand-over to the progress line.
     private var progressWindow = LiveProgress.makeWindow()
+    private var progressRequests = 0
+    private var progressErrors = 0
     private var progressTimer: Scheduled<Void>?
 
     /// Refreshes the user's access token (rotating its refresh token) or logs it in again,
@@ -226,7 +229,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     private func renew(_ index: Int, byLogin: Bool, context: ChannelHandlerContext) {
         guard let user = slots[index].user else { return }
         slots[index].renewing = true
-        if byLogin { reloggingIn.insert(index) }
+        if byLogin { slots[index].reloggingIn = true }
         let plan = self.plan
         let loop = context.eventLoop
         let started = NIODeadline.now()
@@ -238,7 +241,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         }
         renewal.assumeIsolated().whenComplete { result in
             self.slots[index].renewing = false
-            self.reloggingIn.remove(index)
+            self.slots[index].reloggingIn = false
             guard !self.isDone else { return }
             switch result {
             case .success(let renewed):
@@ -261,17 +264,24 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     private func handOverProgress(context: ChannelHandlerContext) {
         guard let progress = plan.progress, !isDone else { return }
         progressTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(500)) {
-            progress.merge(self.progressWindow)
-            self.progressWindow = LiveProgress.makeWindow()
+            self.flushProgress(progress)
             self.handOverProgress(context: context)
         }
+    }
+
+    private func flushProgress(_ progress: LiveProgress) {
+        progress.merge(progressWindow)
+        progress.add(requests: progressRequests, errors: progressErrors)
+        progressWindow = LiveProgress.makeWindow()
+        progressRequests = 0
+        progressErrors = 0
     }
 
     private func finish(endedEarly: Bool = false, cause: String = "", graceful: Bool = false) {
         guard !isDone else { return }
         isDone = true
         progressTimer?.cancel()
-        plan.progress?.merge(progressWindow)
+        if let progress = plan.progress { flushProgress(progress) }
         finished.succeed(Outcome(
             recorder: recorder, endedEarly: endedEarly, nextStart: intendedStart,
             users: slots.compactMap(\.user), cause: cause, graceful: graceful))
