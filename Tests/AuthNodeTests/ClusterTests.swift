@@ -18,11 +18,7 @@ import Testing
         let prefix = "cluster-\(UUID().uuidString):"
         var nodes: [NodeHarness] = []
         for index in 1...3 {
-            var node = try await NodeHarness.make(.redis, redisURL: redisURL, nodeID: "node-\(index)", keyPrefix: prefix)
-            node = NodeHarness(
-                configuration: node.configuration.listening(onPort: 0), backend: node.backend, clock: nil,
-                metricsRegistry: node.metricsRegistry)
-            nodes.append(node)
+            nodes.append(try await NodeHarness.make(.redis, redisURL: redisURL, nodeID: "node-\(index)", port: 0, keyPrefix: prefix))
         }
         let (first, second, third) = (nodes[0], nodes[1], nodes[2])
         try await first.application().test(.live) { one in
@@ -152,10 +148,3 @@ extension ClusterTests {
     }
 }
 
-extension NodeConfiguration {
-    func listening(onPort port: Int) -> NodeConfiguration {
-        var copy = self
-        copy.port = port
-        return copy
-    }
-}

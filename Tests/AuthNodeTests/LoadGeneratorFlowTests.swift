@@ -30,40 +30,38 @@ extension ClusterTests {
         // Tokens live 3 s and the run 5 s: each connection's token is renewed 2 s before it
         // expires, so at least twice, each time rotating its own refresh token (a second use of
         // one would look like theft and revoke the family: renewal_failures would show it).
-        let node = try await NodeHarness.make(.redis, accessTokenLifetime: 3)
-        try await NodeHarness(configuration: node.configuration.listening(onPort: 0), backend: node.backend, clock: nil, metricsRegistry: node.metricsRegistry)
-            .application().test(.live) { client in
-                let plan = LoadPlan(
-                    targets: [Target(host: "127.0.0.1", port: try #require(client.port))], modes: [.jwt], path: "/api/me",
-                    rate: 200, connections: 2, users: 1, userPrefix: "writer", password: NodeHarness.password,
-                    duration: .seconds(5), warmup: .milliseconds(200))
-                let run = try #require(ResultFile(try await LoadRunner(plan: plan).run()).runs.first)
-                #expect(run.errors == 0, "\(run.errors_by_cause)")
-                #expect((run.refreshes ?? 0) >= 2, "refreshes: \(String(describing: run.refreshes))")
-                #expect(run.refresh_latency_us != nil)
-                #expect(run.renewal_failures == 0)
-            }
+        let node = try await NodeHarness.make(.redis, port: 0, accessTokenLifetime: 3)
+        try await node.application().test(.live) { client in
+            let plan = LoadPlan(
+                targets: [Target(host: "127.0.0.1", port: try #require(client.port))], modes: [.jwt], path: "/api/me",
+                rate: 200, connections: 2, users: 1, userPrefix: "writer", password: NodeHarness.password,
+                duration: .seconds(5), warmup: .milliseconds(200))
+            let run = try #require(ResultFile(try await LoadRunner(plan: plan).run()).runs.first)
+            #expect(run.errors == 0, "\(run.errors_by_cause)")
+            #expect((run.refreshes ?? 0) >= 2, "refreshes: \(String(describing: run.refreshes))")
+            #expect(run.refresh_latency_us != nil)
+            #expect(run.renewal_failures == 0)
+        }
     }
 
     @Test func anUnexpected401LogsTheUserInAgain() async throws {
-        let node = try await NodeHarness.make(.redis)
-        try await NodeHarness(configuration: node.configuration.listening(onPort: 0), backend: node.backend, clock: nil, metricsRegistry: node.metricsRegistry)
-            .application().test(.live) { client in
-                let plan = LoadPlan(
-                    targets: [Target(host: "127.0.0.1", port: try #require(client.port))], modes: [.session], path: "/api/me",
-                    rate: 200, connections: 1, users: 1, userPrefix: "writer", password: NodeHarness.password,
-                    duration: .seconds(3), warmup: .milliseconds(200))
-                async let result = LoadRunner(plan: plan).run()
-                try await Task.sleep(for: .milliseconds(1_500))
-                // Every session of writer1 ends, the load generator's too.
-                let sid = try #require(try await client.login("writer1", mode: "session").sessionCookie)
-                #expect(try await client.post("/auth/logout-all", session: sid).status == .noContent)
-                let run = try #require(ResultFile(try await result).runs.first)
-                #expect((run.relogins ?? 0) >= 1, "\(run.errors_by_cause)")
-                #expect((run.errors_by_cause["status 401"] ?? 0) >= 1)
-                // After logging in again the user's requests succeed: the last seconds are clean.
-                #expect(run.per_second.last?.errors == 0, "\(run.per_second.map(\.errors))")
-                #expect(run.requests > 400)
-            }
+        let node = try await NodeHarness.make(.redis, port: 0)
+        try await node.application().test(.live) { client in
+            let plan = LoadPlan(
+                targets: [Target(host: "127.0.0.1", port: try #require(client.port))], modes: [.session], path: "/api/me",
+                rate: 200, connections: 1, users: 1, userPrefix: "writer", password: NodeHarness.password,
+                duration: .seconds(3), warmup: .milliseconds(200))
+            async let result = LoadRunner(plan: plan).run()
+            try await Task.sleep(for: .milliseconds(1_500))
+            // Every session of writer1 ends, the load generator's too.
+            let sid = try #require(try await client.login("writer1", mode: "session").sessionCookie)
+            #expect(try await client.post("/auth/logout-all", session: sid).status == .noContent)
+            let run = try #require(ResultFile(try await result).runs.first)
+            #expect((run.relogins ?? 0) >= 1, "\(run.errors_by_cause)")
+            #expect((run.errors_by_cause["status 401"] ?? 0) >= 1)
+            // After logging in again the user's requests succeed: the last seconds are clean.
+            #expect(run.per_second.last?.errors == 0, "\(run.per_second.map(\.errors))")
+            #expect(run.requests > 400)
+        }
     }
 }

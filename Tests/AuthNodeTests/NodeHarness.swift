@@ -36,6 +36,7 @@ struct NodeHarness {
         _ kind: BackendKind,
         redisURL: String? = nil,
         nodeID: String = "node-1",
+        port: Int = 8081,
         keyPrefix: String? = nil,
         revocation: RevocationMode = .push,
         loginAttemptLimit: Int = 5,
@@ -45,7 +46,7 @@ struct NodeHarness {
     ) async throws -> NodeHarness {
         let keyRing = JWTKeyRing(current: try await JWTKeyRing.loadKey(algorithm: .hs256, contents: secret))
         var configuration = NodeConfiguration(
-            nodeID: nodeID, keys: RedisKeys(prefix: keyPrefix ?? "test-\(UUID().uuidString):"), keyRing: keyRing,
+            nodeID: nodeID, port: port, keys: RedisKeys(prefix: keyPrefix ?? "test-\(UUID().uuidString):"), keyRing: keyRing,
             accessTokenLifetime: accessTokenLifetime, revocation: revocation, bcryptCost: 4,
             loginAttemptLimit: loginAttemptLimit)
         let backend: AuthBackend
