@@ -22,7 +22,7 @@ authbench_start_redis() {
   local dir=$1 port
   port=$(authbench_free_port)
   redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
-    --daemonize no --loglevel warning --logfile "$dir/redis.log" &
+    --daemonize no --loglevel warning --logfile "$dir/redis.log" </dev/null >/dev/null 2>&1 &
   AUTHBENCH_REDIS_PID=$!
   AUTHBENCH_REDIS_PORT=$port
   for _ in $(seq 1 100); do
