@@ -51,8 +51,13 @@ extension ClusterTests {
                 targets: [Target(host: "127.0.0.1", port: try #require(client.port))], modes: [.session], path: "/api/me",
                 rate: 200, connections: 1, users: 1, userPrefix: "writer", password: NodeHarness.password,
                 duration: .seconds(3), warmup: .milliseconds(200))
-            async let result = LoadRunner(plan: plan).run()
-            try await Task.sleep(for: .milliseconds(1_500))
+            let progress = LiveProgress()
+            async let result = LoadRunner(plan: plan, progress: progress).run()
+            // About a second into the measured phase, whatever the machine's load.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while progress.snapshot().requests < 200, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             // Every session of writer1 ends, the load generator's too.
             let sid = try #require(try await client.login("writer1", mode: "session").sessionCookie)
             #expect(try await client.post("/auth/logout-all", session: sid).status == .noContent)

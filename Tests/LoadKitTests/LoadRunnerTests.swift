@@ -76,9 +76,14 @@ final class DelayServer: Sendable {
             let plan = LoadPlan(
                 targets: [try target(client)], modes: [.none], path: "/stall", rate: 200, connections: 2, users: 0,
                 duration: .seconds(4), warmup: .milliseconds(500))
-            let runner = LoadRunner(plan: plan)
+            let progress = LiveProgress()
+            let runner = LoadRunner(plan: plan, progress: progress)
             async let result = runner.run()
-            try await Task.sleep(for: .milliseconds(1_800))
+            // 100 measured requests at 200/s: the stall starts 0.5 s to 1 s into the measured phase.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while progress.snapshot().requests < 100, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             server.stall.withLock { $0 = (.now, .now + .seconds(1)) }
             let run = try #require(ResultFile(try await result).runs.first)
             // A quarter of the schedule falls in the stall: wrk2-style correction charges each
@@ -223,10 +228,15 @@ extension LoadRunnerTests {
         let plan = LoadPlan(
             targets: [Target(host: "127.0.0.1", port: server.port)], modes: [.none], path: "/", rate: 200, connections: 2,
             users: 0, duration: .seconds(6), warmup: .milliseconds(300))
-        async let result = LoadRunner(plan: plan).run()
-        // The measured phase starts about 0.5 s in: up in its seconds 0 and 1, down from about
-        // 1.8 s to 3.3 s, up again for the last seconds (room for a busy machine either side).
-        try await Task.sleep(for: .milliseconds(2_300))
+        let progress = LiveProgress()
+        async let result = LoadRunner(plan: plan, progress: progress).run()
+        // Counts reach the progress every half second: at 200 measured requests the measured
+        // phase is between 1.0 s and 1.5 s old, whatever the machine's load. Down for 1.5 s,
+        // then up again for the last seconds.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while progress.snapshot().requests < 200, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         await server.stop()
         try await Task.sleep(for: .milliseconds(1_500))
         try await server.start()
