@@ -70,9 +70,9 @@ import Glibc
         try Data("slow enough to be in flight\n".utf8).write(to: passwordFile)
         let prefix = "exe-\(UUID().uuidString):"
 
-        // bcrypt cost 13: a login takes long enough to still be running when SIGTERM arrives.
+        // bcrypt cost 14: a login takes about a second, still running when SIGTERM arrives.
         let add = try Self.run([
-            "users", "add", "slowpoke", "--role", "admin", "--password-file", passwordFile.path, "--bcrypt-cost", "13",
+            "users", "add", "slowpoke", "--role", "admin", "--password-file", passwordFile.path, "--bcrypt-cost", "14",
             "--redis-url", redisURL, "--key-prefix", prefix,
         ])
         #expect(add.status == 0, "\(add.stderr)")
@@ -114,7 +114,7 @@ import Glibc
                 "-d", #"{"username":"slowpoke","password":"slow enough to be in flight","mode":"session"}"#,
             ])
         }
-        try await Task.sleep(for: .milliseconds(150))
+        try await Task.sleep(for: .milliseconds(400))
         kill(node.processIdentifier, SIGTERM)
         #expect(try await login.value == "200", "the login in flight when SIGTERM came still got its answer")
 
