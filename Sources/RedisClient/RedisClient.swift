@@ -34,13 +34,7 @@ public final class RedisClient: Service, Sendable {
     /// Sends one command and waits for its reply. Throws only `RedisError`; an error reply
     /// throws `RedisError.server`.
     public func send(_ command: RedisCommand) async throws -> RESPValue {
-        do {
-            return try await pool.send(command)
-        } catch let error as RedisError {
-            throw error
-        } catch {
-            throw RedisError.connectionFailed("\(error)")
-        }
+        try await pool.send(command)
     }
 
     /// Opens every pooled connection now instead of on first use.

@@ -22,6 +22,7 @@ final class RedisConnectionPool: Sendable {
         }
     }
 
+    /// Throws only `RedisError`.
     func send(_ command: RedisCommand) async throws -> RESPValue {
         let start = NIODeadline.now()
         do {
