@@ -3,8 +3,9 @@ import RedisClient
 import Synchronization
 
 /// What Redis holds for a session, under the SHA-256 of its id, as one flat JSON object:
-/// `{"sub","name","role","created","absolute_expiry"}`.
-public struct StoredSession: Codable, Sendable, Hashable {
+/// `{"sub","name","role","created","absolute_expiry"}`, written with `JSONEncoder` and read
+/// back by `decode(_:)` on the flat-JSON fast path.
+public struct StoredSession: Encodable, Sendable, Hashable {
     public var user: UserClaims
     public var created: Int64
     public var absoluteExpiry: Int64
@@ -18,15 +19,6 @@ public struct StoredSession: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case sub, name, role, created
         case absoluteExpiry = "absolute_expiry"
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        user = UserClaims(
-            sub: try container.decode(String.self, forKey: .sub), name: try container.decode(String.self, forKey: .name),
-            role: try container.decode(Role.self, forKey: .role))
-        created = try container.decode(Int64.self, forKey: .created)
-        absoluteExpiry = try container.decode(Int64.self, forKey: .absoluteExpiry)
     }
 
     public func encode(to encoder: any Encoder) throws {
