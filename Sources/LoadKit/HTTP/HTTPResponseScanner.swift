@@ -69,12 +69,7 @@ struct HTTPResponseScanner {
                     try header(line)
                 }
             case .body(let remaining):
-                let taken = min(remaining, buffer.readableBytes)
-                buffer.moveReaderIndex(forwardBy: taken)
-                if taken < remaining {
-                    state = .body(remaining: remaining - taken)
-                    return
-                }
+                guard Self.skip(remaining, in: &buffer, else: { self.state = .body(remaining: $0) }) else { return }
                 state = .statusLine
                 onResponse(status, closes)
             case .chunkSize:
@@ -82,12 +77,7 @@ struct HTTPResponseScanner {
                 let size = try Self.chunkSize(line)
                 state = size == 0 ? .trailers : .chunkData(remaining: size)
             case .chunkData(let remaining):
-                let taken = min(remaining, buffer.readableBytes)
-                buffer.moveReaderIndex(forwardBy: taken)
-                if taken < remaining {
-                    state = .chunkData(remaining: remaining - taken)
-                    return
-                }
+                guard Self.skip(remaining, in: &buffer, else: { self.state = .chunkData(remaining: $0) }) else { return }
                 state = .chunkDataEnd
             case .chunkDataEnd:
                 guard let line = Self.line(in: &buffer) else { return }
@@ -122,6 +112,18 @@ struct HTTPResponseScanner {
         } else if Self.equalsIgnoringCase(name, "connection") {
             closes = Self.containsIgnoringCase(value, "close")
         }
+    }
+
+    /// Skips up to `count` body bytes; true when all were there, else hands `stillMissing`
+    /// the number still to come.
+    private static func skip(_ count: Int, in buffer: inout ByteBuffer, else stillMissing: (Int) -> Void) -> Bool {
+        let taken = min(count, buffer.readableBytes)
+        buffer.moveReaderIndex(forwardBy: taken)
+        guard taken == count else {
+            stillMissing(count - taken)
+            return false
+        }
+        return true
     }
 
     /// The next CRLF-terminated line, without the CRLF; nil when it is not all here yet.
