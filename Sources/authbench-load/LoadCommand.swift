@@ -9,7 +9,7 @@ struct LoadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "authbench-load",
         abstract: "Measures AuthBench nodes: sessions and JWTs side by side.",
-        subcommands: [Run.self, Compare.self, Report.self]
+        subcommands: [Run.self, Bench.self, Compare.self, Report.self]
     )
 
     /// One line on stderr for anything wrong, and a non-zero exit.
@@ -49,8 +49,10 @@ enum ModeSelection: String, ExpressibleByArgument, CaseIterable {
 /// `30s`, `500ms`, `2m`.
 struct DurationArgument: ExpressibleByArgument {
     let amount: TimeAmount
+    let text: String
 
     init?(argument: String) {
+        text = argument
         let units: [(String, Int64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000)]
         for (suffix, nanoseconds) in units where argument.hasSuffix(suffix) {
             guard let value = Double(argument.dropLast(suffix.count)), value >= 0 else { return nil }
@@ -61,26 +63,80 @@ struct DurationArgument: ExpressibleByArgument {
     }
 }
 
-struct Run: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Drive the targets and measure latency and throughput.")
-
+/// What `run` and `bench` share: where the load goes and how it is shaped.
+struct LoadOptions: ParsableArguments {
     @Option(help: "Comma-separated http://host:port targets, used round-robin.") var targets: String
-    @Option(help: "none, session, jwt or both (measured side by side).") var mode: ModeSelection = .both
     @Option(help: "The path requested.") var path = "/api/me"
-    @Option(help: "Requests/s in total (open loop, latency from each request's intended start); absent = closed loop.")
-    var rate: Double?
     @Option(help: "Keep-alive connections.") var connections = 32
     @Option(help: "Virtual users logged in before the measured phase.") var users = 32
     @Option(help: "Username prefix of the virtual users (user1, user2, ...).") var userPrefix = "user"
     @Option(help: "Their password (AUTHBENCH_LOAD_PASSWORD if absent).") var password: String?
     @Option(help: "Measured phase, e.g. 30s.") var duration = DurationArgument(argument: "30s")!
-    @Option(help: "Open-loop steps run back to back, each measured on its own, e.g. 1000:10s,2000:10s,4000:10s (replaces --rate and --duration).")
-    var stages: String?
     @Option(help: "Warm-up before it, not recorded, e.g. 5s.") var warmup = DurationArgument(argument: "5s")!
-    @Option(help: "Write the result file (JSON) here.") var json: String?
-    @Option(help: "Write result.json and one .hgrm per mode into this folder.") var out: String?
+    @Option(help: "A name for this run in reports, e.g. 'HS256'.") var label: String?
     @Option(help: "Event-loop threads driving the connections (default: one per core).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    func plan(modes: [AuthMode], rate: Double? = nil, stages: [LoadPlan.Stage]? = nil) throws -> LoadPlan {
+        let parsedTargets: [Target]
+        do {
+            parsedTargets = try targets.split(separator: ",").map { try Target(url: String($0).trimmingCharacters(in: .whitespaces)) }
+        } catch {
+            throw ValidationError("--targets: \(error)")
+        }
+        guard (1...256).contains(threads) else { throw ValidationError("--threads must be from 1 to 256") }
+        let plan = LoadPlan(
+            targets: parsedTargets, modes: modes, path: path, rate: rate, connections: connections, users: users,
+            userPrefix: userPrefix, password: password ?? ProcessInfo.processInfo.environment["AUTHBENCH_LOAD_PASSWORD"] ?? "",
+            duration: duration.amount, warmup: warmup.amount, stages: stages, label: label)
+        do {
+            try plan.validate()
+        } catch {
+            throw ValidationError(error.description)
+        }
+        return plan
+    }
+
+    /// Runs `plan` with the live progress line on stderr.
+    func measure(_ plan: LoadPlan) async throws -> LoadResult {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let progress = LiveProgress()
+        do {
+            let result = try await withThrowingTaskGroup(of: LoadResult?.self) { tasks in
+                tasks.addTask { try await LoadRunner(plan: plan, group: group, progress: progress).run() }
+                tasks.addTask {
+                    await ProgressLine(progress: progress, warmup: plan.warmup).show()
+                    return nil
+                }
+                var finished: LoadResult?
+                for try await value in tasks {
+                    if let value {
+                        finished = value
+                        tasks.cancelAll()
+                    }
+                }
+                return finished!
+            }
+            try await group.shutdownGracefully()
+            return result
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Drive the targets and measure latency and throughput.")
+
+    @OptionGroup var options: LoadOptions
+    @Option(help: "none, session, jwt or both (measured side by side).") var mode: ModeSelection = .both
+    @Option(help: "Requests/s in total (open loop, latency from each request's intended start); absent = closed loop.")
+    var rate: Double?
+    @Option(help: "Open-loop steps run back to back, each measured on its own, e.g. 1000:10s,2000:10s,4000:10s (replaces --rate and --duration).")
+    var stages: String?
+    @Option(help: "Write the result file (JSON) here.") var json: String?
+    @Option(help: "Write result.json and one .hgrm per mode into this folder.") var out: String?
 
     /// `1000:10s,2000:10s`.
     static func parseStages(_ text: String) throws -> [LoadPlan.Stage] {
@@ -94,49 +150,10 @@ struct Run: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let parsedTargets: [Target]
-        do {
-            parsedTargets = try targets.split(separator: ",").map { try Target(url: String($0).trimmingCharacters(in: .whitespaces)) }
-        } catch {
-            throw ValidationError("--targets: \(error)")
-        }
-        let parsedStages = try stages.map(Self.parseStages)
-        let plan = LoadPlan(
-            targets: parsedTargets, modes: mode.modes, path: path, rate: rate, connections: connections, users: users,
-            userPrefix: userPrefix, password: password ?? ProcessInfo.processInfo.environment["AUTHBENCH_LOAD_PASSWORD"] ?? "",
-            duration: duration.amount, warmup: warmup.amount, stages: parsedStages)
-        do {
-            try plan.validate()
-        } catch {
-            throw ValidationError(error.description)
-        }
+        let plan = try options.plan(modes: mode.modes, rate: rate, stages: try stages.map(Self.parseStages))
         let shape = stages.map { "stages \($0)" } ?? rate.map { "open loop at \(Int($0)) requests/s" } ?? "closed loop"
-        FileHandle.standardError.write(Data("authbench-load: \(mode.rawValue), \(shape), \(connections) connections, \(parsedTargets.count) target(s), warm-up then measuring...\n".utf8))
-        guard (1...256).contains(threads) else { throw ValidationError("--threads must be from 1 to 256") }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let progress = LiveProgress()
-        let result: LoadResult
-        do {
-            result = try await withThrowingTaskGroup(of: LoadResult?.self) { tasks in
-                tasks.addTask { try await LoadRunner(plan: plan, group: group, progress: progress).run() }
-                tasks.addTask {
-                    await ProgressLine(progress: progress, warmup: warmup.amount).show()
-                    return nil
-                }
-                var finished: LoadResult?
-                for try await value in tasks {
-                    if let value {
-                        finished = value
-                        tasks.cancelAll()
-                    }
-                }
-                return finished!
-            }
-            try await group.shutdownGracefully()
-        } catch {
-            try? await group.shutdownGracefully()
-            throw error
-        }
+        FileHandle.standardError.write(Data("authbench-load: \(mode.rawValue), \(shape), \(plan.connections) connections, \(plan.targets.count) target(s), warm-up then measuring...\n".utf8))
+        let result = try await options.measure(plan)
         let file = ResultFile(result)
         print(ConsoleTable.render(file))
         if let out {
@@ -147,6 +164,53 @@ struct Run: AsyncParsableCommand {
             try file.encoded().write(to: URL(fileURLWithPath: json))
             FileHandle.standardError.write(Data("authbench-load: results written to \(json)\n".utf8))
         }
+    }
+}
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The standard comparison: capacity of none, session and jwt, then both modes in open loop at shares of the lower capacity; results and report in --out.")
+
+    @OptionGroup var options: LoadOptions
+    @Option(help: "The results folder; every step writes a sub-folder, the overview report.md goes here.") var out: String
+    @Option(help: "Open-loop rates as fractions of the lower capacity, e.g. 0.5,0.8.") var loadLevels = "0.5,0.8"
+
+    func run() async throws {
+        let levels = loadLevels.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !levels.isEmpty, levels.count == loadLevels.split(separator: ",").count, levels.allSatisfy({ $0 > 0 && $0 <= 2 }) else {
+            throw ValidationError("--load-levels: give fractions between 0 and 2, e.g. 0.5,0.8")
+        }
+        let comparison = StandardComparison(base: try options.plan(modes: [.session, .jwt]), loadLevels: levels)
+        let directory = URL(fileURLWithPath: out)
+        let name = options.label.map { "\($0): " } ?? ""
+        var capacity: [AuthMode: Double] = [:]
+        let total = comparison.capacitySteps.count + 1
+        for (index, step) in comparison.capacitySteps.enumerated() {
+            let mode = step.plan.modes[0]
+            note("\(name)[\(index + 1)/\(total)] capacity of \(mode.rawValue) (closed loop, \(options.duration.text))")
+            let result = try await options.measure(step.plan)
+            try ResultDirectory.write(result, to: directory.appendingPathComponent(step.folder))
+            let run = ResultFile(result).runs[0]
+            capacity[mode] = run.throughput_rps
+            note("\(name)\(mode.rawValue): \(Int(run.throughput_rps)) requests/s, p99 \(ConsoleTable.micros(run.latency_us.p99)), \(run.errors) errors")
+        }
+        let step: StandardComparison.Step
+        do {
+            step = try comparison.openLoopStep(sessionCapacity: capacity[.session] ?? 0, jwtCapacity: capacity[.jwt] ?? 0)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        let rates = step.plan.schedule.compactMap(\.rate).map { String(Int($0)) }.joined(separator: " and ")
+        note("\(name)[\(total)/\(total)] session and jwt interleaved, open loop at \(rates) requests/s (\(options.duration.text) each)")
+        let result = try await options.measure(step.plan)
+        try ResultDirectory.write(result, to: directory.appendingPathComponent(step.folder))
+        let overview = try BenchReport.write(directory: directory)
+        print(overview.summary)
+        print(overview.report.path)
+    }
+
+    private func note(_ line: String) {
+        FileHandle.standardError.write(Data("authbench-load: \(line)\n".utf8))
     }
 }
 
@@ -192,14 +256,20 @@ struct Compare: AsyncParsableCommand {
 
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write report.md and SVG charts from a result folder (authbench-load run --out DIR).")
+        abstract: "Write report.md and SVG charts from a result folder (authbench-load run --out DIR), or an overview of a folder of them.")
 
-    @Argument(help: "The result folder.") var directory: String
+    @Argument(help: "A result folder, or a folder of them (scripts/bench's results/<timestamp>).") var directory: String
 
     func run() async throws {
+        let url = URL(fileURLWithPath: directory)
         do {
-            let report = try ReportWriter.write(directory: URL(fileURLWithPath: directory))
-            print(report.path)
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent(ResultDirectory.resultFileName).path) {
+                print(try ReportWriter.write(directory: url).path)
+            } else {
+                let overview = try BenchReport.write(directory: url)
+                print(overview.summary)
+                print(overview.report.path)
+            }
         } catch let error as ReportWriter.ReportError {
             throw ValidationError(error.description)
         }

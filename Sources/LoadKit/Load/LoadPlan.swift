@@ -25,6 +25,8 @@ public struct LoadPlan: Sendable {
     /// Open-loop steps run back to back on the same users, each measured on its own; when set,
     /// `rate` and `duration` are ignored.
     public var stages: [Stage]?
+    /// Free text naming the run in reports, e.g. "HS256 capacity".
+    public var label: String?
 
     public struct Stage: Sendable, Hashable {
         public var rate: Double?
@@ -44,9 +46,10 @@ public struct LoadPlan: Sendable {
     public init(
         targets: [Target], modes: [AuthMode], path: String = "/api/me", rate: Double? = nil, connections: Int = 32,
         users: Int = 32, userPrefix: String = "user", password: String = "", duration: TimeAmount = .seconds(30),
-        warmup: TimeAmount = .seconds(5), loginConcurrency: Int = 16, stages: [Stage]? = nil
+        warmup: TimeAmount = .seconds(5), loginConcurrency: Int = 16, stages: [Stage]? = nil, label: String? = nil
     ) {
         self.stages = stages
+        self.label = label
         self.targets = targets
         self.modes = modes
         self.path = path

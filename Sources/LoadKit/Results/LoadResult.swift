@@ -40,6 +40,7 @@ public struct ResultFile: Codable, Sendable {
         public var duration_s: Double
         public var warmup_s: Double
         public var stages: [String]?
+        public var label: String?
     }
 
     public struct Percentiles: Codable, Sendable, Equatable {
@@ -111,7 +112,8 @@ public struct ResultFile: Codable, Sendable {
             targets: plan.targets.map(\.description), modes: plan.modes.map(\.rawValue), path: plan.path, rate: plan.rate,
             connections: plan.connections, users: plan.users, duration_s: Double(plan.duration.nanoseconds) / 1e9,
             warmup_s: Double(plan.warmup.nanoseconds) / 1e9,
-            stages: plan.stages?.map { "\(Int($0.rate ?? 0)):\(Double($0.duration.nanoseconds) / 1e9)s" })
+            stages: plan.stages?.map { "\(Int($0.rate ?? 0)):\(Double($0.duration.nanoseconds) / 1e9)s" },
+            label: plan.label)
         runs = result.runs.map { run in
             let recorder = run.recorder
             return Run(

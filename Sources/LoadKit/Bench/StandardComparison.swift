@@ -1,0 +1,55 @@
+import NIOCore
+
+/// The standard comparison of `authbench-load bench` and `scripts/bench`: the capacity of `none`,
+/// `session` and `jwt` one after the other (closed loop, all connections on one mode), then both
+/// modes interleaved in open loop at shares of the lower of the two capacities.
+public struct StandardComparison: Sendable {
+    /// The shared settings; its modes, rate and stages are what this type sets per step.
+    public var base: LoadPlan
+    /// Total open-loop rates as fractions of the lower capacity.
+    public var loadLevels: [Double]
+    /// What `none` requests: a route without authentication, since the measured path would answer 401.
+    public var baselinePath: String
+
+    public init(base: LoadPlan, loadLevels: [Double] = [0.5, 0.8], baselinePath: String = "/healthz") {
+        self.base = base
+        self.loadLevels = loadLevels
+        self.baselinePath = baselinePath
+    }
+
+    public struct Step: Sendable {
+        /// The sub-folder its results go to.
+        public var folder: String
+        public var plan: LoadPlan
+    }
+
+    public var capacitySteps: [Step] {
+        [AuthMode.none, .session, .jwt].map { mode in
+            var plan = base
+            plan.modes = [mode]
+            if mode == .none { plan.path = baselinePath }
+            plan.rate = nil
+            plan.stages = nil
+            return Step(folder: folder("capacity-\(mode.rawValue)"), plan: plan)
+        }
+    }
+
+    /// Both modes at each load level, one stage per level, on the same logged-in users.
+    public func openLoopStep(sessionCapacity: Double, jwtCapacity: Double) throws(LoadPlan.Invalid) -> Step {
+        let lower = min(sessionCapacity, jwtCapacity)
+        guard lower >= 1 else {
+            throw LoadPlan.Invalid(description: "a capacity run served no requests (session \(Int(sessionCapacity))/s, jwt \(Int(jwtCapacity))/s); see the nodes' logs")
+        }
+        var plan = base
+        plan.modes = [.session, .jwt]
+        plan.rate = nil
+        plan.stages = loadLevels.map { LoadPlan.Stage(rate: ($0 * lower).rounded(), duration: base.duration) }
+        return Step(folder: folder("open-loop"), plan: plan)
+    }
+
+    private func folder(_ name: String) -> String {
+        guard let label = base.label, !label.isEmpty else { return name }
+        let slug = label.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }
+        return String(slug) + "-" + name
+    }
+}
