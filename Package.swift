@@ -12,9 +12,11 @@ let package = Package(
         .executable(name: "authbench-node", targets: ["authbench-node"]),
         .executable(name: "authbench-load", targets: ["authbench-load"]),
         .executable(name: "redis-client-benchmark", targets: ["RedisClientBenchmark"]),
+        .executable(name: "authbench-fuzz", targets: ["authbench-fuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -63,6 +65,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -108,6 +111,22 @@ let package = Package(
             path: "Benchmarks/RedisClientBenchmark"
         ),
         .target(
+            name: "AuthFuzzing",
+            dependencies: [
+                "AuthCore",
+                "AuthNode",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Fuzz/AuthFuzzing"
+        ),
+        .executableTarget(
+            name: "authbench-fuzz",
+            dependencies: ["AuthFuzzing"],
+            path: "Fuzz/authbench-fuzz"
+        ),
+        .target(
             name: "TestSupport",
             path: "Tests/TestSupport"
         ),
@@ -141,6 +160,7 @@ let package = Package(
             name: "AuthNodeTests",
             dependencies: [
                 "AuthNode",
+                "AuthFuzzing",
                 "LoadKit",
                 "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -13,9 +13,9 @@ import Testing
     /// Runs `body` with three live nodes sharing one Redis and one key prefix.
     func withThreeNodes(
         redisURL: String? = nil,
+        keyPrefix prefix: String = "cluster-\(UUID().uuidString):",
         _ body: @Sendable ([any TestClientProtocol]) async throws -> Void
     ) async throws {
-        let prefix = "cluster-\(UUID().uuidString):"
         var nodes: [NodeHarness] = []
         for index in 1...3 {
             nodes.append(try await NodeHarness.make(.redis, redisURL: redisURL, nodeID: "node-\(index)", port: 0, keyPrefix: prefix))
@@ -71,7 +71,7 @@ import Testing
     @Test func theSameRefreshTokenOnTwoNodesAtOnceHasExactlyOneWinner() async throws {
         try await withThreeNodes { nodes in
             var violations: [String] = []
-            for trial in 0..<200 {
+            for trial in 0..<1000 {
                 let refresh = try await nodes[0].login("writer1", mode: "jwt").decoded(Login.self).refresh_token
                 let body = #"{"refresh_token":"\#(refresh)"}"#
                 async let onTwo = nodes[1].post("/auth/refresh", json: body)

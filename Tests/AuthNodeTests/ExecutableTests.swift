@@ -105,7 +105,7 @@ import Glibc
 
         let clock = ContinuousClock()
         let idleStart = clock.now
-        #expect(Self.serverClosesSilentConnection(port: port), "an idle connection is closed by the node")
+        #expect(await (try RawConnection(port: port)).receiveAll(timeout: .seconds(5)).closed, "an idle connection is closed by the node")
         #expect(clock.now - idleStart < .seconds(3))
 
         let login = Task.detached {
@@ -126,25 +126,6 @@ import Glibc
         let secret = try Data(contentsOf: keyFile)
         #expect(!output.contains("slow enough to be in flight"))
         #expect(!output.contains(secret.base64EncodedString()))
-    }
-
-    /// Connects, sends nothing, and waits up to 5 s for the server to close the connection.
-    static func serverClosesSilentConnection(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return false }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var byte: UInt8 = 0
-        return recv(fd, &byte, 1, 0) == 0
     }
 
     static func curl(_ arguments: [String]) throws -> String {

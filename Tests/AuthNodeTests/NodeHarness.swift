@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import NIOCore
 import Prometheus
 import RedisClient
 import TestSupport
@@ -41,14 +42,19 @@ struct NodeHarness {
         revocation: RevocationMode = .push,
         loginAttemptLimit: Int = 5,
         accessTokenLifetime: Int = 300,
+        keyRing: JWTKeyRing? = nil,
+        idleTimeout: TimeAmount = .seconds(30),
+        bcryptCost: UInt8 = 4,
         users: InMemoryUserStore = InMemoryUserStore(),
         revocationStore: InMemoryRevocationStore = InMemoryRevocationStore()
     ) async throws -> NodeHarness {
-        let keyRing = JWTKeyRing(current: try await JWTKeyRing.loadKey(algorithm: .hs256, contents: secret))
+        let keyRing = if let keyRing { keyRing } else {
+            JWTKeyRing(current: try await JWTKeyRing.loadKey(algorithm: .hs256, contents: secret))
+        }
         var configuration = NodeConfiguration(
             nodeID: nodeID, port: port, keys: RedisKeys(prefix: keyPrefix ?? "test-\(UUID().uuidString):"), keyRing: keyRing,
-            accessTokenLifetime: accessTokenLifetime, revocation: revocation, bcryptCost: 4,
-            loginAttemptLimit: loginAttemptLimit)
+            accessTokenLifetime: accessTokenLifetime, revocation: revocation, bcryptCost: bcryptCost,
+            loginAttemptLimit: loginAttemptLimit, idleTimeout: idleTimeout)
         let backend: AuthBackend
         var clock: ManualClock?
         let registry = PrometheusCollectorRegistry()

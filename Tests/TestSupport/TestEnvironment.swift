@@ -8,6 +8,11 @@ public enum TestEnvironment {
         ProcessInfo.processInfo.environment["AUTHBENCH_TEST_REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
+    /// A Python with PyJWT and cryptography (the virtual environment scripts/bootstrap makes).
+    public static var python: String? {
+        ProcessInfo.processInfo.environment["AUTHBENCH_TEST_PYTHON"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     /// Under CI a missing prerequisite fails the test instead of skipping it.
     public static var isCI: Bool {
         ProcessInfo.processInfo.environment["CI"] == "true"
@@ -28,6 +33,14 @@ extension Trait where Self == ConditionTrait {
         .enabled(
             if: TestEnvironment.redisURL != nil || TestEnvironment.isCI,
             "skipped: no AUTHBENCH_TEST_REDIS_URL; run scripts/test, which starts a throwaway redis-server"
+        )
+    }
+
+    /// Runs the test when `scripts/test` gave a Python with PyJWT, or under CI (where its absence fails).
+    public static var pyJWT: Self {
+        .enabled(
+            if: TestEnvironment.python != nil || TestEnvironment.isCI,
+            "skipped: no AUTHBENCH_TEST_PYTHON; run scripts/test, which makes a virtual environment with PyJWT"
         )
     }
 

@@ -17,7 +17,8 @@ public protocol RefreshTokenStore: Sendable {
     func startFamily(_ family: String, uid: String, tokenHash: String, lifetime: Int) async throws
     func rotate(tokenHash: String, newTokenHash: String, lifetime: Int) async throws -> RefreshRotation
     func revokeFamily(_ family: String) async throws
-    func revokeAllFamilies(uid: String) async throws
+    /// Revokes every family of `uid`; returns their ids.
+    func revokeAllFamilies(uid: String) async throws -> [String]
 }
 
 public final class InMemoryRefreshTokenStore: RefreshTokenStore {
@@ -66,9 +67,11 @@ public final class InMemoryRefreshTokenStore: RefreshTokenStore {
         _ = state.withLock { $0.revokedFamilies.insert(family) }
     }
 
-    public func revokeAllFamilies(uid: String) async throws {
+    public func revokeAllFamilies(uid: String) async throws -> [String] {
         state.withLock { state in
-            for token in state.tokens.values where token.uid == uid { state.revokedFamilies.insert(token.family) }
+            let families = Set(state.tokens.values.filter { $0.uid == uid }.map(\.family))
+            state.revokedFamilies.formUnion(families)
+            return families.sorted()
         }
     }
 }
@@ -133,7 +136,7 @@ public struct RedisRefreshTokenStore: RefreshTokenStore {
             end
         end
         redis.call('DEL', KEYS[1])
-        return #families
+        return families
         """)
 
     public func startFamily(_ family: String, uid: String, tokenHash: String, lifetime: Int) async throws {
@@ -164,7 +167,8 @@ public struct RedisRefreshTokenStore: RefreshTokenStore {
         _ = try await redis.evalScript(Self.revokeScript, keys: [keys.refreshFamily(family)])
     }
 
-    public func revokeAllFamilies(uid: String) async throws {
-        _ = try await redis.evalScript(Self.revokeAllScript, keys: [keys.userFamilies(uid)], arguments: [keys.prefix, uid])
+    public func revokeAllFamilies(uid: String) async throws -> [String] {
+        let reply = try await redis.evalScript(Self.revokeAllScript, keys: [keys.userFamilies(uid)], arguments: [keys.prefix, uid])
+        return reply.array?.compactMap(\.string) ?? []
     }
 }

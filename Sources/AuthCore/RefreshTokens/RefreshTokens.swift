@@ -46,7 +46,8 @@ public struct RefreshTokens: Sendable {
         try await store.revokeFamily(family)
     }
 
-    public func revokeAll(uid: String) async throws {
+    /// Revokes every family of `uid`; returns their ids, for revoking their access tokens too.
+    public func revokeAll(uid: String) async throws -> [String] {
         try await store.revokeAllFamilies(uid: uid)
     }
 }

@@ -4,8 +4,9 @@ public struct Revocation: Sendable, Hashable {
     public enum Target: Sendable, Hashable {
         /// One access token.
         case token(jti: String)
-        /// Every access token of `uid` issued at or before `notBefore`.
-        case user(uid: String, notBefore: Int64)
+        /// Every access token of one refresh family: one login on one device, through all its
+        /// refreshes (an access token's `jti` is `<family>.<random>`).
+        case family(String)
     }
 
     public var target: Target
@@ -16,11 +17,11 @@ public struct Revocation: Sendable, Hashable {
         self.until = until
     }
 
-    /// The sorted-set member: `jti:<jti>` or `user:<notBefore>:<uid>`.
+    /// The sorted-set member: `jti:<jti>` or `family:<family>`.
     public var member: String {
         switch target {
         case .token(let jti): "jti:" + jti
-        case .user(let uid, let notBefore): "user:\(notBefore):" + uid
+        case .family(let family): "family:" + family
         }
     }
 
@@ -29,10 +30,8 @@ public struct Revocation: Sendable, Hashable {
             self.init(.token(jti: String(member.dropFirst(4))), until: until)
             return
         }
-        guard member.hasPrefix("user:") else { return nil }
-        let rest = member.dropFirst(5)
-        guard let colon = rest.firstIndex(of: ":"), let notBefore = Int64(rest[..<colon]) else { return nil }
-        self.init(.user(uid: String(rest[rest.index(after: colon)...]), notBefore: notBefore), until: until)
+        guard member.hasPrefix("family:"), member.count > 7 else { return nil }
+        self.init(.family(String(member.dropFirst(7))), until: until)
     }
 
     /// The pub/sub message: `<until>|<member>`.

@@ -4,7 +4,7 @@ import Synchronization
 public final class RevocationList: Sendable {
     private struct State {
         var tokens: [String: Int64] = [:]
-        var users: [String: (notBefore: Int64, until: Int64)] = [:]
+        var families: [String: Int64] = [:]
         var appliedSincePrune = 0
     }
 
@@ -15,10 +15,12 @@ public final class RevocationList: Sendable {
         self.clock = clock
     }
 
-    public func isRevoked(jti: String, uid: String, issuedAt: Int64) -> Bool {
-        state.withLock { state in
+    /// True when the token itself or its refresh family (`jti` is `<family>.<random>`) is revoked.
+    public func isRevoked(jti: String) -> Bool {
+        let family = jti.firstIndex(of: ".").map { String(jti[..<$0]) }
+        return state.withLock { state in
             if state.tokens[jti] != nil { return true }
-            if let user = state.users[uid], issuedAt <= user.notBefore { return true }
+            if let family, state.families[family] != nil { return true }
             return false
         }
     }
@@ -43,24 +45,21 @@ public final class RevocationList: Sendable {
     }
 
     public var count: Int {
-        state.withLock { $0.tokens.count + $0.users.count }
+        state.withLock { $0.tokens.count + $0.families.count }
     }
 
     private static func add(_ revocation: Revocation, to state: inout State) {
         switch revocation.target {
         case .token(let jti):
             state.tokens[jti] = max(state.tokens[jti] ?? 0, revocation.until)
-        case .user(let uid, let notBefore):
-            let existing = state.users[uid]
-            if existing == nil || existing!.notBefore < notBefore {
-                state.users[uid] = (notBefore, max(revocation.until, existing?.until ?? 0))
-            }
+        case .family(let family):
+            state.families[family] = max(state.families[family] ?? 0, revocation.until)
         }
     }
 
     private static func prune(_ state: inout State, now: Int64) {
         state.tokens = state.tokens.filter { $0.value >= now }
-        state.users = state.users.filter { $0.value.until >= now }
+        state.families = state.families.filter { $0.value >= now }
         state.appliedSincePrune = 0
     }
 }

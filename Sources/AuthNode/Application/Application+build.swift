@@ -15,12 +15,14 @@ public func buildApplication(
     var logger = logger
     logger[metadataKey: "node"] = .string(configuration.nodeID)
     var decoder = HTTP1Channel.Configuration.DecoderConfiguration()
-    // Larger than API.md's 8 KiB so that HeaderLimitMiddleware answers with JSON.
+    // Larger than API.md's 8 KiB so that RequestLimitMiddleware answers with JSON.
     decoder.maxHeaderListSize = 64 * 1024
     decoder.maxHeaderFieldSize = 64 * 1024
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: configuration.idleTimeout, httpDecoderConfiguration: decoder)),
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [RequestHeadTimeoutHandler(timeout: configuration.idleTimeout)],
+            idleTimeout: configuration.idleTimeout, httpDecoderConfiguration: decoder)),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "authbench-node"),
         services: backend.services,
         logger: logger
@@ -30,7 +32,7 @@ public func buildApplication(
 public func buildRouter(_ configuration: NodeConfiguration, backend: AuthBackend, metrics: NodeMetrics) throws -> Router<NodeRequestContext> {
     let router = Router(context: NodeRequestContext.self)
     router.add(middleware: ErrorMiddleware(metrics: metrics))
-    router.add(middleware: HeaderLimitMiddleware())
+    router.add(middleware: RequestLimitMiddleware())
     try OperationsRoutes(nodeID: configuration.nodeID, backend: backend, metrics: metrics, keyRing: configuration.keyRing)
         .add(to: router)
 

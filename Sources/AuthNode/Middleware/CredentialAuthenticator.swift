@@ -47,7 +47,7 @@ struct CredentialAuthenticator: AuthenticatorMiddleware {
             throw invalid("the access token is not valid: \(reason)")
         }
         if revocation == .push,
-            backend.revocationList.isRevoked(jti: claims.jti, uid: claims.sub, issuedAt: claims.iat)
+            backend.revocationList.isRevoked(jti: claims.jti)
         {
             throw invalid("the access token has been revoked")
         }

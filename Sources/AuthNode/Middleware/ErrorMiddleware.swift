@@ -64,20 +64,3 @@ struct ErrorMiddleware: RouterMiddleware {
         }
     }
 }
-
-/// Requests whose headers add up to more than 8 KiB get 413 before anything else runs.
-struct HeaderLimitMiddleware: RouterMiddleware {
-    typealias Context = NodeRequestContext
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var size = 0
-        for field in request.headers {
-            size += field.name.rawName.utf8.count + field.value.utf8.count + 4
-        }
-        size += request.uri.description.utf8.count
-        guard size <= APILimits.maximumHeaderSize else {
-            throw APIError(.contentTooLarge, "payload_too_large", "the request headers exceed 8 KiB")
-        }
-        return try await next(request, context)
-    }
-}

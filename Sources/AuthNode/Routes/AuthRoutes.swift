@@ -107,10 +107,14 @@ struct AuthRoutes {
             response.headers[.setCookie] = sessionCookie("", maxAge: 0)
             return response
         case .accessToken(let claims):
+            // The whole login ends: its refresh family and every access token issued in it.
+            let until = Int64(backend.accessTokens.clock.now()) + Int64(configuration.accessTokenLifetime + 2 * configuration.clockLeeway)
             if let family = claims.family {
                 try await backend.refreshTokens.revokeFamily(family)
+                try await publish(Revocation(.family(family), until: max(until, claims.exp + Int64(configuration.clockLeeway))))
+            } else {
+                try await publish(Revocation(.token(jti: claims.jti), until: claims.exp + Int64(configuration.clockLeeway)))
             }
-            try await publish(Revocation(.token(jti: claims.jti), until: claims.exp + Int64(configuration.clockLeeway)))
             return Response(status: .noContent)
         }
     }
@@ -119,11 +123,16 @@ struct AuthRoutes {
         let identity = try context.requireIdentity()
         let uid = identity.user.sub
         try await backend.sessions.endAll(uid: uid)
-        try await backend.refreshTokens.revokeAll(uid: uid)
-        let now = Int64(backend.accessTokens.clock.now())
-        try await publish(Revocation(
-            .user(uid: uid, notBefore: now),
-            until: now + Int64(configuration.accessTokenLifetime + 2 * configuration.clockLeeway)))
+        // Families, not a per-user "not before" time: iat has whole seconds, so a cut-off time
+        // would either spare a token refreshed in the same second or kill a new login in it.
+        let families = try await backend.refreshTokens.revokeAll(uid: uid)
+        let until = Int64(backend.accessTokens.clock.now()) + Int64(configuration.accessTokenLifetime + 2 * configuration.clockLeeway)
+        for family in families {
+            try await publish(Revocation(.family(family), until: until))
+        }
+        if case .accessToken(let claims) = identity.credential, let family = claims.family, !families.contains(family) {
+            try await publish(Revocation(.family(family), until: until))
+        }
         var response = Response(status: .noContent)
         if case .session = identity.credential {
             response.headers[.setCookie] = sessionCookie("", maxAge: 0)

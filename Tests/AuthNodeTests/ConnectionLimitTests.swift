@@ -1,0 +1,137 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import TestSupport
+import Testing
+
+/// What a client can do to a live node over a raw socket: say nothing, trickle headers, send
+/// too much or garbage, open many connections. Each is refused cleanly; others are served.
+@Suite(.serialized) struct ConnectionLimitTests {
+    static func status(_ bytes: [UInt8]) -> Int? {
+        let text = String(decoding: bytes.prefix(16), as: UTF8.self)
+        guard text.hasPrefix("HTTP/1.1 ") else { return nil }
+        return Int(text.dropFirst(9).prefix(3))
+    }
+
+    static func body(_ bytes: [UInt8]) -> String {
+        let text = String(decoding: bytes, as: UTF8.self)
+        return text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
+    }
+
+    func withLiveNode(idleTimeout: TimeAmount = .seconds(1), _ body: @Sendable (Int) async throws -> Void) async throws {
+        let node = try await NodeHarness.make(.inMemory, port: 0, idleTimeout: idleTimeout)
+        try await node.application().test(.live) { client in
+            try await body(try #require(client.port))
+        }
+    }
+
+    /// `/healthz` on a connection of its own: is the node still serving others?
+    static func healthz(_ port: Int) async throws -> Int? {
+        let connection = try RawConnection(port: port)
+        await connection.send("GET /healthz HTTP/1.1\r\nHost: n\r\nConnection: close\r\n\r\n")
+        return status(await connection.receiveAll(timeout: .seconds(3)).bytes)
+    }
+
+    @Test func anIdleConnectionIsClosedWhileOthersAreServed() async throws {
+        try await withLiveNode { port in
+            let idle = try RawConnection(port: port)
+            #expect(try await Self.healthz(port) == 200)
+            let start = ContinuousClock.now
+            let (_, closed) = await idle.receiveAll(timeout: .seconds(4))
+            #expect(closed, "an idle connection stays open past the 1 s idle timeout")
+            #expect(ContinuousClock.now - start < .seconds(3))
+        }
+    }
+
+    @Test func headersTrickledByteByByteAreCutOff() async throws {
+        try await withLiveNode { port in
+            let slow = try RawConnection(port: port)
+            await slow.send("GET /healthz HTTP/1.1\r\nHost: node\r\n")
+            let start = ContinuousClock.now
+            var open = true
+            var served = 0
+            // A header byte every 100 ms keeps the idle timer from ever firing; the head deadline does.
+            while open, ContinuousClock.now - start < .seconds(5) {
+                let sent = await slow.send("X")
+                open = sent ? await slow.receive(timeout: .milliseconds(100)) == .nothingYet : false
+                if try await Self.healthz(port) == 200 { served += 1 }
+            }
+            #expect(!open, "a client trickling its headers kept the connection for 5 s")
+            #expect(ContinuousClock.now - start < .seconds(3))
+            #expect(served >= 2, "the node served others meanwhile (\(served))")
+        }
+    }
+
+    @Test func aSlowHandlerIsNotCutOffByTheHeadDeadline() async throws {
+        // The head deadline counts from the last response, so a keep-alive client that sends
+        // its next request within the idle timeout is served every time.
+        try await withLiveNode { port in
+            let connection = try RawConnection(port: port)
+            for _ in 0..<4 {
+                #expect(await connection.send("GET /healthz HTTP/1.1\r\nHost: node\r\n\r\n"))
+                let received = await connection.receive(timeout: .seconds(5))
+                guard case .bytes(let bytes) = received else {
+                    Issue.record("no response on a kept-alive connection: \(received)")
+                    return
+                }
+                #expect(Self.status(bytes) == 200)
+                try await Task.sleep(for: .milliseconds(600))
+            }
+        }
+    }
+
+    @Test func oversizedAndGarbageRequestsGet4xxAndTheNodeGoesOn() async throws {
+        try await withLiveNode(idleTimeout: .seconds(5)) { port in
+            let cases: [(String, [UInt8])] = [
+                ("a 9 KiB header", Array("GET /healthz HTTP/1.1\r\nHost: n\r\nConnection: close\r\nX-Big: \(String(repeating: "a", count: 9 * 1024))\r\n\r\n".utf8)),
+                ("a 100 KiB header", Array("GET /healthz HTTP/1.1\r\nHost: n\r\nConnection: close\r\nX-Big: \(String(repeating: "a", count: 100 * 1024))\r\n\r\n".utf8)),
+                ("a 20 KiB body", Array("POST /auth/login HTTP/1.1\r\nHost: n\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 20480\r\n\r\n\(String(repeating: "x", count: 20480))".utf8)),
+                ("a chunked 20 KiB body", Array("POST /auth/login HTTP/1.1\r\nHost: n\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n5000\r\n\(String(repeating: "x", count: 0x5000))\r\n0\r\n\r\n".utf8)),
+                ("a body announced as 1 GiB", Array("POST /auth/login HTTP/1.1\r\nHost: n\r\nConnection: close\r\nContent-Length: 1073741824\r\n\r\nxx".utf8)),
+                ("garbage", [0, 1, 2, 255, 254] + Array(" junk\r\n\r\n".utf8)),
+                ("a bad request line", Array("GET\r\n\r\n".utf8)),
+                ("a bad content length", Array("POST /auth/login HTTP/1.1\r\nHost: n\r\nContent-Length: -5\r\n\r\n".utf8)),
+                ("HTTP/0.9, cut off by the head deadline", Array("GET /healthz\r\n".utf8)),
+            ]
+            for (name, request) in cases {
+                let connection = try RawConnection(port: port)
+                await connection.send(request)
+                let (bytes, closed) = await connection.receiveAll(timeout: .seconds(8))
+                let status = Self.status(bytes)
+                if let status {
+                    #expect((400..<500).contains(status), "\(name): \(status) \(Self.body(bytes).prefix(80))")
+                } else {
+                    #expect(closed, "\(name): neither a response nor a close")
+                }
+                #expect(try await Self.healthz(port) == 200, "\(name): the node stopped serving")
+            }
+            // The two the contract names get its JSON error.
+            for request in [cases[0].1, cases[2].1] {
+                let connection = try RawConnection(port: port)
+                await connection.send(request)
+                let (bytes, _) = await connection.receiveAll(timeout: .seconds(3))
+                #expect(Self.status(bytes) == 413)
+                #expect(Self.body(bytes).contains(#""error":"payload_too_large""#))
+            }
+        }
+    }
+
+    @Test func manyConnectionsAtOnceAreAllServed() async throws {
+        let limit = RawConnection.raiseOpenFileLimit()
+        let count = min(1000, (limit - 200) / 2)
+        try #require(count >= 200, "the open-file limit \(limit) leaves too few connections")
+        try await withLiveNode(idleTimeout: .seconds(10)) { port in
+            var connections: [RawConnection] = []
+            for _ in 0..<count { connections.append(try RawConnection(port: port)) }
+            #expect(try await Self.healthz(port) == 200, "served with \(count) connections open")
+            for connection in connections { await connection.send("GET /healthz HTTP/1.1\r\nHost: n\r\n\r\n") }
+            var answered = 0
+            for connection in connections {
+                if case .bytes(let bytes) = await connection.receive(timeout: .seconds(5)), Self.status(bytes) == 200 { answered += 1 }
+            }
+            #expect(answered == count, "\(answered) of \(count) connections answered")
+            #expect(try await Self.healthz(port) == 200)
+        }
+    }
+}
