@@ -1,23 +1,44 @@
 import AuthFuzzing
 import Foundation
 
-/// libFuzzer's entry point (`scripts/fuzz` builds with -sanitize=fuzzer): a finding traps,
-/// so libFuzzer saves the input.
+/// One input, as libFuzzer calls it: a finding traps, so libFuzzer saves the input.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    if let finding = FuzzTargets.shared.run(Array(UnsafeBufferPointer(start: data, count: size))) {
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let bytes = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
+    if let finding = FuzzTargets.shared.run(bytes) {
         fatalError("finding: \(finding)")
     }
     return 0
 }
 
-#if !AUTHBENCH_LIBFUZZER
-/// Without libFuzzer: `authbench-fuzz FILE|DIR ...` replays inputs, `authbench-fuzz --seed DIR`
-/// writes the seed inputs that need a valid token.
+#if AUTHBENCH_LIBFUZZER
+/// libFuzzer's driver, from the runtime that -sanitize=fuzzer links. Whichever main the
+/// linker keeps, libFuzzer's or this program's, runs the same driver over the same input function.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+#endif
+
+/// With -DAUTHBENCH_LIBFUZZER (scripts/fuzz): libFuzzer's driver with libFuzzer's flags.
+/// Without: `authbench-fuzz FILE|DIR ...` replays inputs, `authbench-fuzz --seed DIR` writes
+/// the seed inputs that need a valid token.
 @main
-struct ReplayInputs {
+struct AuthBenchFuzz {
     static func main() throws {
-        var arguments = Array(CommandLine.arguments.dropFirst())
+        #if AUTHBENCH_LIBFUZZER
+        var argc = CommandLine.argc
+        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzOneInput))
+        #else
+        try replay(Array(CommandLine.arguments.dropFirst()))
+        #endif
+    }
+
+    static func replay(_ arguments: [String]) throws {
+        var arguments = arguments
         if arguments.first == "--seed", arguments.count == 2 {
             let token = try FuzzTargets.shared.seedToken()
             let folder = URL(fileURLWithPath: arguments[1])
@@ -47,4 +68,3 @@ struct ReplayInputs {
         exit(findings == 0 ? 0 : 1)
     }
 }
-#endif

@@ -1,0 +1,184 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A TCP proxy that holds every chunk for a delay (plus jitter) in each direction before
+/// passing it on, never reordering bytes: it puts a node "a network away" from Redis on
+/// loopback. The delay can be changed while it runs (the control port of the CLI).
+public final class DelayProxy: Sendable {
+    public struct Delay: Sendable, Equatable, CustomStringConvertible {
+        public var base: TimeAmount
+        public var jitter: TimeAmount
+
+        public init(base: TimeAmount, jitter: TimeAmount = .zero) {
+            self.base = base
+            self.jitter = jitter
+        }
+
+        /// One chunk's delay: `base` plus a uniform sample of plus or minus `jitter`, never below zero.
+        func sample() -> TimeAmount {
+            guard jitter > .zero else { return base }
+            let offset = Int64.random(in: -jitter.nanoseconds...jitter.nanoseconds)
+            return .nanoseconds(max(0, base.nanoseconds + offset))
+        }
+
+        public var description: String {
+            "\(Double(base.nanoseconds) / 1e6) ms" + (jitter > .zero ? " ± \(Double(jitter.nanoseconds) / 1e6) ms" : "")
+        }
+    }
+
+    public let upstreamHost: String
+    public let upstreamPort: Int
+    private let delayBox: Mutex<Delay>
+    private let group: any EventLoopGroup
+
+    public init(upstreamHost: String, upstreamPort: Int, delay: Delay, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.upstreamHost = upstreamHost
+        self.upstreamPort = upstreamPort
+        self.delayBox = Mutex(delay)
+        self.group = group
+    }
+
+    public var delay: Delay {
+        get { delayBox.withLock { $0 } }
+        set { delayBox.withLock { $0 = newValue } }
+    }
+
+    /// Starts listening; returns the bound channel (its `localAddress` has the port).
+    public func listen(host: String, port: Int) async throws -> any Channel {
+        try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.autoRead, value: false)
+            .childChannelInitializer { inbound in self.connectUpstream(for: inbound) }
+            .bind(host: host, port: port).get()
+    }
+
+    /// Connects to the upstream on the inbound connection's own event loop, then glues the two.
+    private func connectUpstream(for inbound: any Channel) -> EventLoopFuture<Void> {
+        ClientBootstrap(group: inbound.eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(3))
+            .connect(host: upstreamHost, port: upstreamPort)
+            .flatMapThrowing { upstream in
+                let delay: @Sendable () -> TimeAmount = { self.delay.sample() }
+                try inbound.pipeline.syncOperations.addHandler(DelayedRelay(peer: upstream, delay: delay))
+                try upstream.pipeline.syncOperations.addHandler(DelayedRelay(peer: inbound, delay: delay))
+                inbound.read()
+            }
+            .flatMapError { error in inbound.close().flatMapThrowing { throw error } }
+    }
+
+    /// Applies a control line: `delay 2ms`, `delay 1ms jitter 0.2ms`; answers `ok <delay>`,
+    /// or `error <reason>`. `get` answers the current delay.
+    public func control(_ line: String) -> String {
+        let words = line.split(separator: " ").map(String.init)
+        if words == ["get"] { return "ok \(delay)" }
+        guard words.count == 2 || (words.count == 4 && words[2] == "jitter"), words[0] == "delay",
+            let base = Self.duration(words[1]), let jitter = words.count == 4 ? Self.duration(words[3]) : .zero
+        else { return "error expected 'delay 2ms' or 'delay 2ms jitter 0.2ms' or 'get'" }
+        delay = Delay(base: base, jitter: jitter)
+        return "ok \(delay)"
+    }
+
+    /// `0`, `500us`, `1.5ms`, `2s`.
+    public static func duration(_ text: String) -> TimeAmount? {
+        if text == "0" { return .zero }
+        for (suffix, nanoseconds) in [("us", 1e3), ("ms", 1e6), ("s", 1e9)] where text.hasSuffix(suffix) {
+            guard let value = Double(text.dropLast(suffix.count)), value >= 0, value < 3600 else { return nil }
+            return .nanoseconds(Int64(value * nanoseconds))
+        }
+        return nil
+    }
+}
+
+/// Reads from one side and writes to `peer` after the delay; a chunk never overtakes the one
+/// before it. A close on this side closes the peer once everything before it was written.
+final class DelayedRelay: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let peer: any Channel
+    private let delay: @Sendable () -> TimeAmount
+    private var lastDue = NIODeadline.uptimeNanoseconds(0)
+
+    init(peer: any Channel, delay: @escaping @Sendable () -> TimeAmount) {
+        self.peer = peer
+        self.delay = delay
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.read()
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data)
+        let due = max(NIODeadline.now() + delay(), lastDue)
+        lastDue = due
+        let peer = self.peer
+        if due <= NIODeadline.now() {
+            peer.writeAndFlush(bytes, promise: nil)
+        } else {
+            context.eventLoop.scheduleTask(deadline: due) { peer.writeAndFlush(bytes, promise: nil) }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.read()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let peer = self.peer
+        let due = max(NIODeadline.now(), lastDue)
+        context.eventLoop.scheduleTask(deadline: due) { peer.close(promise: nil) }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+extension DelayProxy {
+    /// A line protocol on its own port for changing the delay while the proxy runs:
+    /// `printf 'delay 2ms\n' > /dev/tcp/127.0.0.1/PORT` (see `control(_:)`).
+    public func listenForControl(host: String, port: Int) async throws -> any Channel {
+        try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ControlLineHandler(proxy: self))
+                }
+            }
+            .bind(host: host, port: port).get()
+    }
+}
+
+/// Reads control lines (up to 256 bytes each) and answers each with one line.
+final class ControlLineHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let proxy: DelayProxy
+    private var pending: [UInt8] = []
+
+    init(proxy: DelayProxy) {
+        self.proxy = proxy
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        pending += unwrapInboundIn(data).readableBytesView
+        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+            let line = String(decoding: pending[..<newline], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+            pending.removeSubrange(...newline)
+            let answer = proxy.control(line)
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: answer + "\n")), promise: nil)
+        }
+        if pending.count > 256 {
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "error line too long\n")), promise: nil)
+            context.close(promise: nil)
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import LoadKit
+import NIOCore
+import TestSupport
+import Testing
+
+/// The delay proxy in front of the test Redis: the delay is there in each direction, bytes
+/// never reorder even with jitter, and the control line changes the delay while it runs.
+@Suite(.sharedRedis) struct DelayProxyTests {
+    func withProxy(delay: DelayProxy.Delay, _ body: (Int, DelayProxy) async throws -> Void) async throws {
+        let url = try TestEnvironment.requireRedisURL()
+        let port = Int(url.split(separator: ":").last!.split(separator: "/").first!)!
+        let proxy = DelayProxy(upstreamHost: "127.0.0.1", upstreamPort: port, delay: delay)
+        let server = try await proxy.listen(host: "127.0.0.1", port: 0)
+        do {
+            try await body(try #require(server.localAddress?.port), proxy)
+            try await server.close()
+        } catch {
+            try? await server.close()
+            throw error
+        }
+    }
+
+    /// Sends `count` PINGs at once and waits for as many PONGs; returns the elapsed time.
+    func pings(_ count: Int, through port: Int) async throws -> (Duration, String) {
+        let connection = try RawConnection(port: port)
+        let start = ContinuousClock.now
+        await connection.send(String(repeating: "PING\r\n", count: count))
+        var received = ""
+        while received.components(separatedBy: "\r\n").count - 1 < count {
+            guard case .bytes(let bytes) = await connection.receive(timeout: .seconds(5)) else { break }
+            received += String(decoding: bytes, as: UTF8.self)
+        }
+        return (ContinuousClock.now - start, received)
+    }
+
+    @Test func eachDirectionIsDelayed() async throws {
+        try await withProxy(delay: .init(base: .milliseconds(25))) { port, _ in
+            let (elapsed, reply) = try await pings(1, through: port)
+            #expect(reply == "+PONG\r\n")
+            #expect(elapsed >= .milliseconds(50), "one round trip through 25 ms each way took \(elapsed)")
+            #expect(elapsed < .milliseconds(500))
+        }
+    }
+
+    @Test func jitterNeverReordersBytes() async throws {
+        try await withProxy(delay: .init(base: .milliseconds(2), jitter: .milliseconds(2))) { port, _ in
+            for _ in 0..<20 {
+                let connection = try RawConnection(port: port)
+                // Many small writes, each its own chunk, each with its own jittered delay.
+                for index in 0..<30 { await connection.send("ECHO \(index)\r\n") }
+                var received = ""
+                while received.components(separatedBy: "\r\n").count - 1 < 60 {
+                    guard case .bytes(let bytes) = await connection.receive(timeout: .seconds(5)) else { break }
+                    received += String(decoding: bytes, as: UTF8.self)
+                }
+                let expected = (0..<30).map { "$\(String($0).count)\r\n\($0)\r\n" }.joined()
+                #expect(received == expected)
+            }
+        }
+    }
+
+    @Test func theControlLineChangesTheDelay() async throws {
+        try await withProxy(delay: .init(base: .zero)) { port, proxy in
+            let before = try await pings(1, through: port).0
+            #expect(before < .milliseconds(40))
+            #expect(proxy.control("delay 30ms") == "ok 30.0 ms")
+            let after = try await pings(1, through: port).0
+            #expect(after >= .milliseconds(60))
+            #expect(proxy.control("delay 1ms jitter 0.5ms") == "ok 1.0 ms ± 0.5 ms")
+            #expect(proxy.control("delay fast").hasPrefix("error"))
+            #expect(proxy.control("get") == "ok 1.0 ms ± 0.5 ms")
+        }
+    }
+}
