@@ -16,11 +16,11 @@ authbench_free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# authbench_start_redis DIR: starts redis-server on a free loopback port with no
-# persistence, its files in DIR; sets AUTHBENCH_REDIS_PID and AUTHBENCH_REDIS_PORT.
+# authbench_start_redis DIR [PORT]: starts redis-server on PORT (a free loopback port if
+# absent) with no persistence, its files in DIR; sets AUTHBENCH_REDIS_PID and AUTHBENCH_REDIS_PORT.
 authbench_start_redis() {
-  local dir=$1 port
-  port=$(authbench_free_port)
+  local dir=$1 port=${2:-}
+  [ -n "$port" ] || port=$(authbench_free_port)
   redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
     --daemonize no --loglevel warning --logfile "$dir/redis.log" </dev/null >/dev/null 2>&1 &
   AUTHBENCH_REDIS_PID=$!

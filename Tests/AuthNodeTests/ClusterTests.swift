@@ -96,7 +96,7 @@ import Testing
                     let response = try await node.get("/api/me", session: sid)
                     #expect(response.status == .serviceUnavailable)
                     #expect(response.errorCode == "store_unavailable")
-                    #expect(clock.now - start < .milliseconds(500 + 250), "503 within the 500 ms command timeout")
+                    #expect(clock.now - start < .milliseconds(500 + 1000), "503 within the 500 ms command timeout (margin for a busy machine)")
                     #expect(try await node.get("/api/me", bearer: access).status == .ok)
                 }
                 #expect(try await nodes[1].get("/readyz").status == .serviceUnavailable)

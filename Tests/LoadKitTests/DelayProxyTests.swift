@@ -1,6 +1,7 @@
 import Foundation
 import LoadKit
 import NIOCore
+import NIOPosix
 import TestSupport
 import Testing
 
@@ -10,13 +11,17 @@ import Testing
     func withProxy(delay: DelayProxy.Delay, _ body: (Int, DelayProxy) async throws -> Void) async throws {
         let url = try TestEnvironment.requireRedisURL()
         let port = Int(url.split(separator: ":").last!.split(separator: "/").first!)!
-        let proxy = DelayProxy(upstreamHost: "127.0.0.1", upstreamPort: port, delay: delay)
+        // Its own event loop: the load tests keep the shared loops busy, which would time them, not the proxy.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let proxy = DelayProxy(upstreamHost: "127.0.0.1", upstreamPort: port, delay: delay, group: group)
         let server = try await proxy.listen(host: "127.0.0.1", port: 0)
         do {
             try await body(try #require(server.localAddress?.port), proxy)
             try await server.close()
+            try await group.shutdownGracefully()
         } catch {
             try? await server.close()
+            try? await group.shutdownGracefully()
             throw error
         }
     }
@@ -39,7 +44,7 @@ import Testing
             let (elapsed, reply) = try await pings(1, through: port)
             #expect(reply == "+PONG\r\n")
             #expect(elapsed >= .milliseconds(50), "one round trip through 25 ms each way took \(elapsed)")
-            #expect(elapsed < .milliseconds(500))
+            #expect(elapsed < .seconds(5))
         }
     }
 
@@ -62,11 +67,12 @@ import Testing
 
     @Test func theControlLineChangesTheDelay() async throws {
         try await withProxy(delay: .init(base: .zero)) { port, proxy in
+            // Lower bounds only: on a busy machine a round trip can take long, never shorter than its delays.
             let before = try await pings(1, through: port).0
-            #expect(before < .milliseconds(40))
-            #expect(proxy.control("delay 30ms") == "ok 30.0 ms")
+            #expect(proxy.control("delay 300ms") == "ok 300.0 ms")
             let after = try await pings(1, through: port).0
-            #expect(after >= .milliseconds(60))
+            #expect(after >= .milliseconds(600))
+            #expect(after > before)
             #expect(proxy.control("delay 1ms jitter 0.5ms") == "ok 1.0 ms ± 0.5 ms")
             #expect(proxy.control("delay fast").hasPrefix("error"))
             #expect(proxy.control("get") == "ok 1.0 ms ± 0.5 ms")

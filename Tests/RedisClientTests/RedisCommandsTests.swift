@@ -26,14 +26,14 @@ import Testing
                 Issue.record("SET EX left no expiry")
                 return
             }
-            #expect((99...100).contains(seconds))
+            #expect((90...100).contains(seconds), "about 100 s left (a busy machine may take seconds to get here)")
             #expect(try await redis.set(key, to: "c", expiration: .milliseconds(50_000), condition: .ifExists))
             #expect(try await redis.get(key) == Array("c".utf8))
             guard case .seconds(let after) = try await redis.ttl(key) else {
                 Issue.record("SET PX left no expiry")
                 return
             }
-            #expect((49...50).contains(after))
+            #expect((40...50).contains(after), "about 50 s left (a busy machine may take seconds to get here)")
         }
     }
 

@@ -4,8 +4,8 @@ import Glibc
 import Foundation
 
 /// A plain TCP connection to a loopback port, for sending what no HTTP client would:
-/// nothing at all, headers a byte at a time, garbage. Its blocking calls run on a Dispatch
-/// thread, never on the cooperative pool that an in-process server needs to answer.
+/// nothing at all, headers a byte at a time, garbage. Its blocking calls run on threads of
+/// their own, never on the cooperative pool that an in-process server needs to answer.
 public final class RawConnection: @unchecked Sendable {
     private var fd: Int32
 
@@ -34,9 +34,11 @@ public final class RawConnection: @unchecked Sendable {
         fd = -1
     }
 
+    /// A thread of its own for each blocking call: Dispatch adds threads to its pool only
+    /// slowly while others block, which would time the pool, not the peer.
     private func offloaded<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: work()) }
+            Thread { continuation.resume(returning: work()) }.start()
         }
     }
 

@@ -77,7 +77,7 @@ public struct LoadPlan: Sendable {
         if let stages {
             guard !stages.isEmpty else { throw Invalid(description: "--stages: give at least one RATE:DURATION") }
             for stage in stages {
-                guard (stage.rate ?? 0) > 0, stage.duration > .zero else {
+                guard (stage.rate ?? 1) > 0, stage.duration > .zero else {
                     throw Invalid(description: "--stages: every stage needs a positive rate and duration, e.g. 1000:10s")
                 }
             }

@@ -11,11 +11,47 @@ public struct LoadRunner: Sendable {
     public let group: any EventLoopGroup
     /// Live counts for a progress line; nil for none.
     public let progress: LiveProgress?
+    /// Actions at given times of the measured phase (stages end to end), while the load runs.
+    public let events: [TimedEvent]
 
-    public init(plan: LoadPlan, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, progress: LiveProgress? = nil) {
+    public init(
+        plan: LoadPlan, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, progress: LiveProgress? = nil,
+        events: [TimedEvent] = []
+    ) {
         self.plan = plan
         self.group = group
         self.progress = progress
+        self.events = events.sorted { $0.at < $1.at }
+    }
+
+    public struct TimedEvent: Sendable {
+        public var at: TimeAmount
+        public var name: String
+        /// Does the thing; says whether it worked and what it saw.
+        public var perform: @Sendable () async -> EventOutcome
+
+        public init(at: TimeAmount, name: String, perform: @escaping @Sendable () async -> EventOutcome) {
+            self.at = at
+            self.name = name
+            self.perform = perform
+        }
+    }
+
+    /// The events from `start` (inclusive) to `end` (exclusive) of the measured time, each at its
+    /// moment after `measureFrom`, one after another; `offset` is where this stage starts.
+    private func perform(_ due: [TimedEvent], measureFrom: NIODeadline, offset: TimeAmount) async -> [EventRecord] {
+        var records: [EventRecord] = []
+        for event in due {
+            let when = measureFrom + (event.at - offset)
+            let wait = when - NIODeadline.now()
+            if wait > .zero { try? await Task.sleep(for: .nanoseconds(wait.nanoseconds)) }
+            let startedAt = Double((NIODeadline.now() - measureFrom + offset).nanoseconds) / 1e9
+            let outcome = await event.perform()
+            records.append(EventRecord(
+                at_s: (startedAt * 1000).rounded() / 1000, name: event.name, ok: outcome.ok, detail: outcome.detail,
+                values: outcome.values.isEmpty ? nil : outcome.values))
+        }
+        return records
     }
 
     public struct Unreachable: Error, CustomStringConvertible {
@@ -52,6 +88,8 @@ public struct LoadRunner: Sendable {
                 logins[mode]?.users ?? [], connection: index / plan.modes.count, of: connectionsOf(mode))
         }
         var runs: [ModeResult] = []
+        var eventRecords: [EventRecord] = []
+        var stageOffset = TimeAmount.zero
         for (stageIndex, stage) in plan.schedule.enumerated() {
             let warmup = stageIndex == 0 ? plan.warmup : .zero
             let connectLead = TimeAmount.milliseconds(200 + 5 * Int64(plan.connections))
@@ -59,6 +97,10 @@ public struct LoadRunner: Sendable {
             let measureFrom = firstStart + warmup
             let stopAt = measureFrom + stage.duration
             let interval = stage.rate.map { TimeAmount.nanoseconds(Int64(1e9 * Double(plan.connections) / $0)) }
+            let stageEnd = stageOffset + stage.duration
+            let isLast = stageIndex == plan.schedule.count - 1
+            let due = events.filter { $0.at >= stageOffset && ($0.at < stageEnd || isLast) }
+            async let stageEvents = perform(due, measureFrom: measureFrom, offset: stageOffset)
 
             let outcomes = await withTaskGroup(of: (Int, ConnectionRecorder, [VirtualUser]).self) { drivers in
                 for index in 0..<plan.connections {
@@ -77,6 +119,8 @@ public struct LoadRunner: Sendable {
                 }
                 return await drivers.reduce(into: [(Int, ConnectionRecorder, [VirtualUser])]()) { $0.append($1) }
             }
+            eventRecords += await stageEvents
+            stageOffset = stageEnd
             var recorders: [AuthMode: ConnectionRecorder] = [:]
             for (index, recorder, users) in outcomes {
                 recorders[plan.modes[index % plan.modes.count], default: ConnectionRecorder()].merge(recorder)
@@ -92,7 +136,7 @@ public struct LoadRunner: Sendable {
                     loginFailures: stageIndex == 0 ? logins[mode]?.failures ?? [:] : [:])
             }
         }
-        return LoadResult(startedAt: startedAt, plan: plan, runs: runs)
+        return LoadResult(startedAt: startedAt, plan: plan, runs: runs, events: eventRecords)
     }
 
     private func connectionsOf(_ mode: AuthMode) -> Int {

@@ -20,6 +20,39 @@ public struct LoadResult: Sendable {
     public var startedAt: Date
     public var plan: LoadPlan
     public var runs: [ModeResult]
+    /// What happened at the plan's timed events, in order.
+    public var events: [EventRecord] = []
+}
+
+/// A timed event as it happened: when (seconds into the measured time, stages end to end), what, and how it went.
+public struct EventRecord: Codable, Sendable, Equatable {
+    public var at_s: Double
+    public var name: String
+    public var ok: Bool
+    public var detail: String
+    /// Numbers the event measured, e.g. `jwt_revoked_s`.
+    public var values: [String: Double]?
+
+    public init(at_s: Double, name: String, ok: Bool, detail: String, values: [String: Double]? = nil) {
+        self.at_s = at_s
+        self.name = name
+        self.ok = ok
+        self.detail = detail
+        self.values = values
+    }
+}
+
+/// How a timed event went.
+public struct EventOutcome: Sendable {
+    public var ok: Bool
+    public var detail: String
+    public var values: [String: Double]
+
+    public init(ok: Bool, detail: String, values: [String: Double] = [:]) {
+        self.ok = ok
+        self.detail = detail
+        self.values = values
+    }
 }
 
 /// The result file of DESIGN.md; fields beyond it are added, none taken away.
@@ -29,6 +62,8 @@ public struct ResultFile: Codable, Sendable {
     public var started_at: String
     public var config: Config
     public var runs: [Run]
+    /// The timed events of a scenario run; absent otherwise.
+    public var events: [EventRecord]?
 
     public struct Config: Codable, Sendable {
         public var targets: [String]
@@ -114,6 +149,7 @@ public struct ResultFile: Codable, Sendable {
             warmup_s: Double(plan.warmup.nanoseconds) / 1e9,
             stages: plan.stages?.map { "\(Int($0.rate ?? 0)):\(Double($0.duration.nanoseconds) / 1e9)s" },
             label: plan.label)
+        events = result.events.isEmpty ? nil : result.events
         runs = result.runs.map { run in
             let recorder = run.recorder
             return Run(

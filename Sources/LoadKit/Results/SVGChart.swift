@@ -16,6 +16,8 @@ struct SVGChart {
     var series: [Series]
     /// Tick positions and their labels on the x axis; nil for evenly spaced numbers.
     var xTicks: [(Double, String)]?
+    /// Vertical dashed lines with a label: a scenario's events.
+    var markers: [(x: Double, label: String)] = []
     var width = 720.0
     var height = 360.0
 
@@ -64,6 +66,12 @@ struct SVGChart {
             let legendY = top + 16 + Double(index) * 16
             svg += "<line x1=\"\(f(left + 12))\" y1=\"\(f(legendY - 4))\" x2=\"\(f(left + 32))\" y2=\"\(f(legendY - 4))\" stroke=\"\(line.color)\" stroke-width=\"3\"/>\n"
             svg += "<text x=\"\(f(left + 38))\" y=\"\(f(legendY))\">\(Self.escaped(line.name))</text>\n"
+        }
+        for (index, marker) in markers.enumerated() where marker.x >= minX && marker.x <= maxX {
+            let x = px(marker.x)
+            svg += "<line x1=\"\(f(x))\" y1=\"\(f(top))\" x2=\"\(f(x))\" y2=\"\(f(top + plotHeight))\" stroke=\"#555\" stroke-dasharray=\"4 3\"/>\n"
+            let labelY = top + plotHeight - 6 - Double(index % 3) * 14
+            svg += "<text x=\"\(f(x + 3))\" y=\"\(f(labelY))\" fill=\"#333\" font-size=\"11\">\(Self.escaped(marker.label))</text>\n"
         }
         if series.contains(where: { !$0.marks.isEmpty }) {
             svg += "<text x=\"\(f(left + plotWidth - 4))\" y=\"\(f(top + 20))\" text-anchor=\"end\" fill=\"#e00000\">red dots: seconds with errors</text>\n"

@@ -1,0 +1,188 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Runs a scenario against a cluster that `scripts/cluster` started: the load of its phases
+/// through the load balancer (or straight to the first N nodes), its events through
+/// `scripts/cluster <verb>` and, for revocations, through the nodes' own API.
+public struct ScenarioRunner: Sendable {
+    public var scenario: Scenario
+    /// The cluster's run directory (its `cluster.env` names the load balancer and the nodes).
+    public var clusterDirectory: String
+    /// `scripts/cluster`, which carries out the events.
+    public var clusterScript: String
+    public var userPrefix = "user"
+    public var password: String
+    public var group: any EventLoopGroup
+    public var progress: LiveProgress?
+
+    public init(
+        scenario: Scenario, clusterDirectory: String, clusterScript: String, password: String,
+        group: any EventLoopGroup, progress: LiveProgress? = nil
+    ) {
+        self.scenario = scenario
+        self.clusterDirectory = clusterDirectory
+        self.clusterScript = clusterScript
+        self.password = password
+        self.group = group
+        self.progress = progress
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// `cluster.env` as a dictionary.
+    func clusterSettings() throws -> [String: String] {
+        let path = clusterDirectory + "/cluster.env"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw Failure(description: "no cluster in \(clusterDirectory): start one with scripts/cluster up --lb (or scripts/bench --scenario)")
+        }
+        var settings: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            settings[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        return settings
+    }
+
+    /// One result per run of phases on the same targets (one in all, unless phases name `nodes`).
+    public func run() async throws -> [LoadResult] {
+        let settings = try clusterSettings()
+        let nodes = try (settings["NODE_URLS"] ?? "").split(separator: ",").map { try Target(url: String($0)) }
+        guard !nodes.isEmpty else { throw Failure(description: "\(clusterDirectory)/cluster.env names no nodes") }
+        let balancer = try settings["LB_URL"].flatMap { $0.isEmpty ? nil : $0 }.map { try Target(url: $0) }
+
+        var groups: [(targets: [Target], phases: [Scenario.Phase])] = []
+        for phase in scenario.phases {
+            let targets = phase.nodes.map { Array(nodes.prefix($0)) } ?? (balancer.map { [$0] } ?? nodes)
+            if let last = groups.last, last.targets == targets {
+                groups[groups.count - 1].phases.append(phase)
+            } else {
+                groups.append((targets, [phase]))
+            }
+        }
+        var events: [LoadRunner.TimedEvent] = []
+        for event in scenario.events {
+            events.append(try await timedEvent(event, nodes: nodes))
+        }
+        var results: [LoadResult] = []
+        for (index, group) in groups.enumerated() {
+            let plan = LoadPlan(
+                targets: group.targets, modes: scenario.modes, connections: scenario.connections, users: scenario.users,
+                userPrefix: userPrefix, password: password, duration: group.phases[0].duration,
+                warmup: scenario.warmup, stages: group.phases.map { LoadPlan.Stage(rate: $0.rate, duration: $0.duration) },
+                label: groups.count > 1 ? "\(scenario.name) \(group.targets.count) node(s)" : scenario.name)
+            try plan.validate()
+            results.append(try await LoadRunner(plan: plan, group: self.group, progress: progress, events: index == 0 ? events : []).run())
+        }
+        return results
+    }
+
+    private func timedEvent(_ event: Scenario.Event, nodes: [Target]) async throws -> LoadRunner.TimedEvent {
+        let name = event.action.description
+        switch event.action {
+        case .killNode(let node): return control(event, name, ["kill-node", String(node)])
+        case .startNode(let node): return control(event, name, ["start-node", String(node)])
+        case .stopRedis: return control(event, name, ["stop-redis"])
+        case .startRedis: return control(event, name, ["start-redis"])
+        case .redisLatency(let delay): return control(event, name, ["redis-latency", delay])
+        case .rotateKey: return control(event, name, ["rotate-key"])
+        case .revokeUser(let user):
+            let probe = try await RevocationProbe.prepare(
+                user: user, password: password, nodes: nodes, group: group,
+                deadline: .seconds(Int64(scenario.cluster.accessTokenTTL) + 10))
+            return LoadRunner.TimedEvent(at: event.at, name: name) { await probe.revokeAndWatch() }
+        }
+    }
+
+    /// An event carried out by `scripts/cluster VERB ... --run-dir DIR`; its last line is the detail.
+    private func control(_ event: Scenario.Event, _ name: String, _ arguments: [String]) -> LoadRunner.TimedEvent {
+        let script = clusterScript
+        let directory = clusterDirectory
+        return LoadRunner.TimedEvent(at: event.at, name: name) {
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    continuation.resume(returning: Self.runControl(script: script, arguments: arguments + ["--run-dir", directory]))
+                }
+            }
+        }
+    }
+
+    static func runControl(script: String, arguments: [String]) -> EventOutcome {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("authbench-event-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let status = ChildProcess.run("/bin/bash", [script] + arguments, outputPath: output.path)
+        guard status >= 0 else { return EventOutcome(ok: false, detail: "could not start /bin/bash \(script)") }
+        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        let last = text.split(separator: "\n").last.map(String.init) ?? "exit \(status)"
+        return EventOutcome(ok: status == 0, detail: last.replacingOccurrences(of: "cluster: ", with: ""))
+    }
+}
+
+/// A user logged in on the first node in both modes before the run; at the event, logout-all
+/// there, then every node polled with both credentials until it refuses them.
+struct RevocationProbe: Sendable {
+    let user: String
+    let session: (name: String, value: String)
+    let token: (name: String, value: String)
+    let nodes: [Target]
+    let group: any EventLoopGroup
+    let deadline: TimeAmount
+
+    static func prepare(user: String, password: String, nodes: [Target], group: any EventLoopGroup, deadline: TimeAmount) async throws -> RevocationProbe {
+        do {
+            let session = try await VirtualUsers.logIn(user, password: password, mode: .session, at: nodes[0], group: group)
+            let token = try await VirtualUsers.logIn(user, password: password, mode: .jwt, at: nodes[0], group: group)
+            return RevocationProbe(user: user, session: session.credential, token: token.credential, nodes: nodes, group: group, deadline: deadline)
+        } catch {
+            throw ScenarioRunner.Failure(description: "revoke_user: cannot log \(user) in to watch the revocation (seed it, e.g. users seed --count \(user.filter(\.isNumber))): \(error)")
+        }
+    }
+
+    func revokeAndWatch() async -> EventOutcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            let logout = try await HTTPExchange.send(
+                to: nodes[0], method: .POST, path: "/auth/logout-all", headers: [token], group: group, timeout: .seconds(5))
+            guard logout.status == 204 else { return EventOutcome(ok: false, detail: "logout-all of \(user) answered \(logout.status)") }
+        } catch {
+            return EventOutcome(ok: false, detail: "logout-all of \(user) failed: \(error)")
+        }
+        let limit = clock.now + .nanoseconds(deadline.nanoseconds)
+        let watches = [("session", session), ("jwt", token)].flatMap { mode, credential in nodes.map { (mode, credential, $0) } }
+        let refusedAt = await withTaskGroup(of: (String, Duration?).self) { tasks in
+            for (mode, credential, node) in watches {
+                tasks.addTask {
+                    while clock.now < limit {
+                        if let response = try? await HTTPExchange.send(to: node, method: .GET, path: "/api/me", headers: [credential], group: group, timeout: .seconds(2)),
+                            response.status == 401
+                        {
+                            return (mode, clock.now - start)
+                        }
+                        try? await Task.sleep(for: .milliseconds(5))
+                    }
+                    return (mode, nil)
+                }
+            }
+            return await tasks.reduce(into: [String: [Duration?]]()) { $0[$1.0, default: []].append($1.1) }
+        }
+        var values: [String: Double] = [:]
+        var parts: [String] = []
+        var ok = true
+        for mode in ["session", "jwt"] {
+            let times = refusedAt[mode] ?? []
+            if times.contains(where: { $0 == nil }) {
+                ok = false
+                parts.append("\(mode) still accepted by some node after \(deadline.nanoseconds / 1_000_000_000) s")
+            } else if let slowest = times.compactMap({ $0 }).max() {
+                let seconds = Double(slowest.components.seconds) + Double(slowest.components.attoseconds) / 1e18
+                values["\(mode)_revoked_s"] = (seconds * 10_000).rounded() / 10_000
+                parts.append("\(mode) refused by all \(nodes.count) nodes after \(ConsoleTable.micros(UInt64(seconds * 1e6)))")
+            }
+        }
+        return EventOutcome(ok: ok, detail: "logout-all of \(user): " + parts.joined(separator: "; "), values: values)
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import NIOCore
+import Testing
+
+@testable import LoadKit
+
+/// Scenario files: the committed ones parse, and a malformed one is refused with its line and reason.
+@Suite struct ScenarioTests {
+    static let folder = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("scenarios")
+
+    @Test func everyCommittedScenarioParses() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: Self.folder.path).filter { $0.hasSuffix(".yml") }.sorted()
+        #expect(names.count >= 7)
+        for name in names {
+            let scenario = try Scenario.load(path: Self.folder.appendingPathComponent(name).path)
+            #expect(scenario.name + ".yml" == name)
+            #expect(!scenario.phases.isEmpty && !scenario.expectations.isEmpty, "\(name)")
+        }
+    }
+
+    static let valid = """
+        name: outage
+        description: Redis goes away.
+        cluster:
+          nodes: 2
+          redis_timeout_ms: 500
+        load:
+          mode: both
+          connections: 8
+          users: 4
+          warmup: 2s
+          phases:
+            - {duration: 20s, rate: 500}
+            - duration: 10s
+        events:
+          - {at: 5s, do: stop_redis}
+          - {at: 15s, do: kill_node, node: 2}
+          - {at: 16s, do: revoke_user}
+        expect:
+          jwt: [errors < 1%, relogins == 0, revoked < 1s]
+          session: [status503 >= 1, p99 < 2s]
+        """
+
+    @Test func aValidFileGivesItsEveryPart() throws {
+        let scenario = try Scenario.parse(Self.valid)
+        #expect(scenario.cluster.nodes == 2 && scenario.cluster.redisTimeoutMs == 500)
+        #expect(scenario.modes == [.session, .jwt])
+        #expect(scenario.phases == [.init(duration: .seconds(20), rate: 500, nodes: nil), .init(duration: .seconds(10), rate: nil, nodes: nil)])
+        #expect(scenario.events.map(\.action) == [.stopRedis, .killNode(2), .revokeUser("user5")])
+        #expect(scenario.expectations.map(\.description) == [
+            "jwt: errors < 1%", "jwt: relogins == 0", "jwt: revoked < 1s", "session: status503 >= 1", "session: p99 < 2s",
+        ])
+        let quick = scenario.scaled(by: 0.25)
+        #expect(quick.phases.map(\.duration) == [.seconds(5), .milliseconds(2500)])
+        #expect(quick.events.map(\.at) == [.milliseconds(1250), .milliseconds(3750), .seconds(4)])
+        #expect(quick.warmup == .milliseconds(500))
+    }
+
+    @Test(arguments: [
+        ("name: x\nload:\n  phases:\n    - {duration: 1s}\nsurprise: 1\n", 5, "unknown key 'surprise'"),
+        ("name: x\nload:\n  phases:\n    - {duration: soon}\n", 4, "a phase's duration must be a duration"),
+        ("name: x\nload:\n  mode: sessions\n  phases:\n    - {duration: 1s}\n", 3, "load.mode must be session, jwt or both"),
+        ("name: x\nload:\n  phases:\n    - {duration: 1s}\nevents:\n  - {at: 5s, do: stop_redis}\n", 6, "falls after the phases end"),
+        ("name: x\nload:\n  phases:\n    - {duration: 9s}\nevents:\n  - {at: 1s, do: explode}\n", 6, "unknown event 'explode'"),
+        ("name: x\nload:\n  phases:\n    - {duration: 9s}\nevents:\n  - {at: 1s, do: redis_latency, delay: 1ms}\n", 6, "needs cluster.redis_proxy: true"),
+        ("name: x\nload:\n  phases:\n    - {duration: 9s}\nevents:\n  - {at: 1s, do: kill_node, node: 7}\n", 6, "node must be a whole number from 1 to 3"),
+        ("name: x\nload:\n  phases:\n    - {duration: 9s}\nexpect:\n  jwt: [fast]\n", 6, "'fast': expected"),
+        ("name: x\nload:\n  mode: jwt\n  phases:\n    - {duration: 9s}\nexpect:\n  session: [errors < 1%]\n", 7, "the load does not run session"),
+        ("name: x\nload:\n  phases: [\n", 4, "not valid YAML"),
+        ("name: x\n", 1, "a scenario needs load"),
+    ])
+    func aMalformedFileIsRefusedWithItsLineAndReason(_ text: String, _ line: Int, _ reason: String) {
+        #expect {
+            try Scenario.parse(text)
+        } throws: { error in
+            guard let invalid = error as? Scenario.Invalid else { return false }
+            return invalid.line == line && invalid.reason.contains(reason)
+        }
+    }
+
+    @Test func claimsAreJudgedAgainstTheNumbers() throws {
+        let scenario = try Scenario.parse(Self.valid)
+        let json = """
+            {"tool":"authbench-load","version":"0.1.0","started_at":"2026-11-30T00:00:00Z",
+             "config":{"targets":["http://127.0.0.1:1"],"modes":["session","jwt"],"path":"/","connections":8,"users":4,"duration_s":20,"warmup_s":2},
+             "events":[{"at_s":16.0,"name":"revoke user5","ok":true,"detail":"","values":{"jwt_revoked_s":0.02,"session_revoked_s":0.003}}],
+             "runs":[
+              {"mode":"jwt","stage":1,"requests":1000,"errors":20,"duration_s":20,"throughput_rps":50,"relogins":0,
+               "latency_us":{"p50":100,"p90":200,"p99":300,"p999":900,"max":1000,"mean":150},
+               "latency_uncorrected_us":{"p50":100,"p90":200,"p99":300,"p999":900,"max":1000,"mean":150},
+               "status_counts":{"200":980},"per_second":[],"errors_by_cause":{"status 503":20},"late_sends":0,"login_failures":{}},
+              {"mode":"session","stage":1,"requests":1000,"errors":300,"duration_s":20,"throughput_rps":50,"relogins":0,
+               "latency_us":{"p50":100,"p90":200,"p99":3000000,"p999":3000000,"max":3000000,"mean":150},
+               "latency_uncorrected_us":{"p50":100,"p90":200,"p99":300,"p999":900,"max":1000,"mean":150},
+               "status_counts":{"200":700,"503":300},"per_second":[],"errors_by_cause":{"status 503":300},"late_sends":0,"login_failures":{}}]}
+            """
+        let file = try JSONDecoder().decode(ResultFile.self, from: Data(json.utf8))
+        let verdicts = ScenarioReport.verdicts(scenario, files: [file])
+        #expect(verdicts.map(\.holds) == [false, true, true, true, false], "\(verdicts)")
+        #expect(verdicts[0].detail.contains("errors is 2%"))
+        #expect(verdicts[2].detail == "refused by every node after 20 ms")
+        #expect(verdicts[3].detail == "300 response(s) with status 503")
+    }
+}
