@@ -405,14 +405,15 @@ struct ScenarioCommand: AsyncParsableCommand {
         let warmup = scenario.warmup
         FileHandle.standardError.write(Data("authbench-load: scenario \(scenario.name): \(scenario.phases.count) phase(s), \(seconds) s measured, \(scenario.events.count) event(s)\n".utf8))
         let results: [LoadResult]
+        let redisLoad: ScenarioRunner.RedisLoad
         do {
-            results = try await withThrowingTaskGroup(of: [LoadResult]?.self) { tasks in
-                tasks.addTask { try await runner.run() }
+            (results, redisLoad) = try await withThrowingTaskGroup(of: ([LoadResult], ScenarioRunner.RedisLoad)?.self) { tasks in
+                tasks.addTask { try await runner.runMeasuringRedis() }
                 tasks.addTask {
                     await ProgressLine(progress: progress, warmup: warmup).show()
                     return nil
                 }
-                var finished: [LoadResult]?
+                var finished: ([LoadResult], ScenarioRunner.RedisLoad)?
                 for try await value in tasks where value != nil {
                     finished = value
                     tasks.cancelAll()
@@ -429,7 +430,7 @@ struct ScenarioCommand: AsyncParsableCommand {
         }
         let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
         let directory = URL(fileURLWithPath: out ?? "results/scenario-\(scenario.name)-\(stamp)")
-        let written = try ScenarioReport.write(scenario, results: results, to: directory)
+        let written = try ScenarioReport.write(scenario, results: results, redis: redisLoad, to: directory)
         print(written.summary)
         for event in results.flatMap(\.events) {
             print("event at \(String(format: "%.2f", event.at_s)) s: \(event.name): \(event.ok ? "" : "FAILED: ")\(event.detail)")

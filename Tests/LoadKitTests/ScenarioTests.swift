@@ -103,4 +103,15 @@ import Testing
         #expect(verdicts[2].detail == "refused by every node after 20 ms")
         #expect(verdicts[3].detail == "300 response(s) with status 503")
     }
+
+    @Test func redisLoadIsReadFromTheNodesMetrics() {
+        let text = """
+            # TYPE authbench_redis_command_duration_seconds histogram
+            authbench_redis_command_duration_seconds_bucket{command="GETEX",le="0.001"} 3
+            authbench_redis_command_duration_seconds_count{command="GETEX"} 120
+            authbench_redis_command_duration_seconds_count{command="EVALSHA"} 7
+            authbench_requests_total{route="/api/me",mode="jwt",status="200"} 5
+            """
+        #expect(ScenarioRunner.redisCommandCounts(metrics: text) == ["GETEX": 120, "EVALSHA": 7])
+    }
 }

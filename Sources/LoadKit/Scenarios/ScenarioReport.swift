@@ -15,6 +15,9 @@ public enum ScenarioReport {
         public var events: [EventRecord]
         public var verdicts: [Verdict]
         public var parts: [String]
+        /// Redis commands the nodes sent during the run (logins and warm-up included).
+        public var redis_commands: [String: Double]?
+        public var redis_seconds: Double?
     }
 
     /// Every claim of the scenario against the numbers.
@@ -64,7 +67,9 @@ public enum ScenarioReport {
     }
 
     /// Writes everything into `directory`; returns the report's path, the verdicts and the summary table.
-    public static func write(_ scenario: Scenario, results: [LoadResult], to directory: URL) throws -> (report: URL, verdicts: [Verdict], summary: String) {
+    public static func write(
+        _ scenario: Scenario, results: [LoadResult], redis: ScenarioRunner.RedisLoad? = nil, to directory: URL
+    ) throws -> (report: URL, verdicts: [Verdict], summary: String) {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var parts: [String] = []
         var files: [ResultFile] = []
@@ -77,7 +82,7 @@ public enum ScenarioReport {
         let verdicts = verdicts(scenario, files: files)
         let summary = Summary(
             name: scenario.name, description: scenario.description, events: files.flatMap { $0.events ?? [] }, verdicts: verdicts,
-            parts: parts.filter { !$0.isEmpty })
+            parts: parts.filter { !$0.isEmpty }, redis_commands: redis?.commands, redis_seconds: redis?.seconds)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(summary).write(to: directory.appendingPathComponent("scenario.json"))
@@ -91,7 +96,7 @@ public enum ScenarioReport {
             }
         }
         let reportURL = directory.appendingPathComponent("report.md")
-        try markdown(scenario, files: files, verdicts: verdicts, charts: charts).write(to: reportURL, atomically: true, encoding: .utf8)
+        try markdown(scenario, files: files, verdicts: verdicts, charts: charts, redis: redis).write(to: reportURL, atomically: true, encoding: .utf8)
         let table = files.map { file in
             (files.count > 1 ? (file.config.label ?? "") + "\n" : "") + ConsoleTable.render(file)
         }.joined(separator: "\n")
@@ -130,7 +135,7 @@ public enum ScenarioReport {
         ]
     }
 
-    static func markdown(_ scenario: Scenario, files: [ResultFile], verdicts: [Verdict], charts: [String]) -> String {
+    static func markdown(_ scenario: Scenario, files: [ResultFile], verdicts: [Verdict], charts: [String], redis: ScenarioRunner.RedisLoad? = nil) -> String {
         let cluster = scenario.cluster
         var lines = [
             "# Scenario \(scenario.name)", "",
@@ -139,9 +144,7 @@ public enum ScenarioReport {
                 + "Redis timeout \(cluster.redisTimeoutMs) ms\(cluster.redisProxy ? ", Redis behind a delay proxy" : ""). "
                 + "Load: \(scenario.modes.map(\.rawValue).joined(separator: " and ")), \(scenario.connections) connections, \(scenario.users) users per mode, "
                 + "\(SVGChart.number(Double(scenario.warmup.nanoseconds) / 1e9)) s warm-up.",
-            "", "## Reading", "",
         ]
-        lines += reading(scenario, files: files, verdicts: verdicts).map { "- \($0)" }
         let events = files.flatMap { $0.events ?? [] }
         if !events.isEmpty {
             lines += ["", "## Events", "", "| at | event | outcome |", "|---:|---|---|"]
@@ -160,11 +163,12 @@ public enum ScenarioReport {
         }
         lines.append("")
         for chart in charts { lines += ["![\(chart)](\(chart))", ""] }
+        lines += ["## Reading", ""] + reading(scenario, files: files, verdicts: verdicts, redis: redis).map { "- \($0)" } + [""]
         return lines.joined(separator: "\n")
     }
 
     /// What the numbers show, event by event and phase by phase.
-    static func reading(_ scenario: Scenario, files: [ResultFile], verdicts: [Verdict]) -> [String] {
+    static func reading(_ scenario: Scenario, files: [ResultFile], verdicts: [Verdict], redis: ScenarioRunner.RedisLoad? = nil) -> [String] {
         var sentences: [String] = []
         for file in files {
             let prefix = files.count > 1 ? "\(file.config.label ?? ""): " : ""
@@ -232,6 +236,12 @@ public enum ScenarioReport {
                     "\(Int(file.runs.filter { $0.mode == mode }.map(\.throughput_rps).reduce(0, +))) requests/s (\(file.config.label ?? ""))"
                 }.joined(separator: ", ")
             }.joined(separator: "; ") + ".")
+        }
+        if let redis, !redis.commands.isEmpty, redis.seconds > 0 {
+            sentences.append("Redis load from the nodes over the whole run (\(SVGChart.number(redis.seconds)) s, logins included): "
+                + redis.commands.sorted { $0.value > $1.value }.map { command, count in
+                    "\(command) \(BenchReport.grouped(count)) (\(BenchReport.grouped(count / redis.seconds))/s)"
+                }.joined(separator: ", ") + ".")
         }
         let failed = verdicts.filter { !$0.holds }
         if !verdicts.isEmpty {

@@ -47,6 +47,55 @@ public struct ScenarioRunner: Sendable {
         return settings
     }
 
+    /// Redis commands the nodes sent, by command, summed over the nodes' `/metrics`.
+    func redisCommandCounts(_ nodes: [Target]) async -> [String: Double] {
+        var totals: [String: Double] = [:]
+        for node in nodes {
+            guard let response = try? await HTTPExchange.send(to: node, method: .GET, path: "/metrics", group: group, timeout: .seconds(5)),
+                response.status == 200
+            else { continue }
+            for (command, count) in Self.redisCommandCounts(metrics: String(buffer: response.body)) {
+                totals[command, default: 0] += count
+            }
+        }
+        return totals
+    }
+
+    /// `authbench_redis_command_duration_seconds_count{command="GETEX"} 123` lines of a Prometheus text.
+    static func redisCommandCounts(metrics: String) -> [String: Double] {
+        var counts: [String: Double] = [:]
+        let prefix = "authbench_redis_command_duration_seconds_count{command=\""
+        for line in metrics.split(separator: "\n") where line.hasPrefix(prefix) {
+            let rest = line.dropFirst(prefix.count)
+            guard let quote = rest.firstIndex(of: "\""), let space = rest.lastIndex(of: " "), let value = Double(rest[rest.index(after: space)...]) else { continue }
+            counts[String(rest[..<quote]), default: 0] += value
+        }
+        return counts
+    }
+
+    /// What the scenario made the nodes ask of Redis: commands by name over the whole run
+    /// (a node restarted mid-run restarts its counters, so its share is a lower bound).
+    public struct RedisLoad: Sendable, Codable {
+        public var commands: [String: Double]
+        public var seconds: Double
+    }
+
+    /// One result per run of phases on the same targets (one in all, unless phases name `nodes`),
+    /// and the Redis commands the nodes sent meanwhile.
+    public func runMeasuringRedis() async throws -> (results: [LoadResult], redis: RedisLoad) {
+        let nodes = try (clusterSettings()["NODE_URLS"] ?? "").split(separator: ",").map { try Target(url: String($0)) }
+        let before = await redisCommandCounts(nodes)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let results = try await run()
+        let elapsed = clock.now - start
+        let after = await redisCommandCounts(nodes)
+        var delta: [String: Double] = [:]
+        for (command, count) in after { delta[command] = max(0, count - (before[command] ?? 0)) }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return (results, RedisLoad(commands: delta.filter { $0.value > 0 }, seconds: seconds))
+    }
+
     /// One result per run of phases on the same targets (one in all, unless phases name `nodes`).
     public func run() async throws -> [LoadResult] {
         let settings = try clusterSettings()
