@@ -222,7 +222,8 @@ public enum ScenarioReport {
                 if refreshes > 0, let latency = refreshLatency {
                     sentences.append(prefix + "\(mode): \(refreshes) token refreshes during the measured time "
                         + "(\(SVGChart.number(100 * Double(refreshes) / Double(max(modeRuns.reduce(0) { $0 + $1.requests }, 1))))% of requests), "
-                        + "each p50 \(ConsoleTable.micros(latency.p50)), p99 \(ConsoleTable.micros(latency.p99)).")
+                        + "each p50 \(ConsoleTable.micros(latency.p50)), p99 \(ConsoleTable.micros(latency.p99)) "
+                        + "(the generator refreshes on a connection of its own, so a TCP connect is included).")
                 }
                 sentences.append(prefix + "\(mode): \(failed) of \(requests) requests failed (\(SVGChart.number(100 * Double(failed) / Double(max(requests, 1))))%)"
                     + (causes.isEmpty ? "" : ": " + causes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
