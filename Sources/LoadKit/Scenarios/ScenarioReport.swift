@@ -132,6 +132,9 @@ public enum ScenarioReport {
             ("p99-per-second.svg", SVGChart(
                 title: "p99 latency per second", xLabel: "second of the measured time", yLabel: "p99 (ms)",
                 series: series(\.p99), markers: markers).render()),
+            ("errors-per-second.svg", SVGChart(
+                title: "Failed requests per second", xLabel: "second of the measured time", yLabel: "errors/s",
+                series: series { Double($0.errors) }, markers: markers).render()),
         ]
     }
 
