@@ -199,6 +199,7 @@ import Testing
     func refreshRotatesAndReuseRevokesTheFamily(_ kind: BackendKind) async throws {
         let node = try await NodeHarness.make(kind)
         try await node.application().test(.router) { client in
+            let bystander = try await client.login("writer1", mode: "jwt").decoded(Login.self)
             let first = try await client.login("writer1", mode: "jwt").decoded(Login.self)
             let original = first.refresh_token
             let rotated = try await client.post("/auth/refresh", json: #"{"refresh_token":"\#(original)"}"#)
@@ -211,9 +212,13 @@ import Testing
             let reuse = try await client.post("/auth/refresh", json: #"{"refresh_token":"\#(original)"}"#)
             #expect(reuse.status == .unauthorized)
             #expect(reuse.errorCode == "invalid_grant")
-            // Theft detected: the newest token of the family stops working too.
+            // Theft detected: the newest token of the family stops working too, and so do the
+            // family's access tokens (pushed like a logout), while another login is untouched.
             let afterTheft = try await client.post("/auth/refresh", json: #"{"refresh_token":"\#(newest)"}"#)
             #expect(afterTheft.errorCode == "invalid_grant")
+            #expect(try await client.get("/api/me", bearer: second.access_token).errorCode == "invalid_token")
+            #expect(try await client.get("/api/me", bearer: first.access_token).errorCode == "invalid_token")
+            #expect(try await client.get("/api/me", bearer: bystander.access_token).status == .ok)
 
             for bad in ["", "garbage", String(repeating: "A", count: 43)] {
                 #expect(try await client.post("/auth/refresh", json: #"{"refresh_token":"\#(bad)"}"#).errorCode == "invalid_grant")

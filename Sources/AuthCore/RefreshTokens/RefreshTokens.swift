@@ -24,7 +24,8 @@ public struct RefreshTokens: Sendable {
 
     public enum Outcome: Sendable, Hashable {
         case rotated(newToken: String, uid: String, family: String)
-        case reuseDetected(uid: String)
+        /// A spent token came back: its whole family is revoked.
+        case reuseDetected(uid: String, family: String)
         case invalid
     }
 
@@ -37,7 +38,7 @@ public struct RefreshTokens: Sendable {
             lifetime: lifetime
         ) {
         case .rotated(let uid, let family): return .rotated(newToken: newToken, uid: uid, family: family)
-        case .reuseDetected(let uid, _): return .reuseDetected(uid: uid)
+        case .reuseDetected(let uid, let family): return .reuseDetected(uid: uid, family: family)
         case .invalid: return .invalid
         }
     }

@@ -85,8 +85,10 @@ struct AuthRoutes {
         switch try await backend.refreshTokens.rotate(body.refresh_token) {
         case .invalid:
             throw invalidGrant
-        case .reuseDetected(let uid):
+        case .reuseDetected(let uid, let family):
             context.logger.notice("refresh token reuse: family revoked", metadata: ["sub": "\(uid)"])
+            // Thief or victim, whoever holds the family's access tokens loses them too.
+            try await publish(Revocation(.family(family), until: accessTokenRevocationEnd()))
             throw invalidGrant
         case .rotated(let newToken, let uid, let family):
             guard let user = try await backend.users.user(named: uid) else {
@@ -108,10 +110,9 @@ struct AuthRoutes {
             return response
         case .accessToken(let claims):
             // The whole login ends: its refresh family and every access token issued in it.
-            let until = Int64(backend.accessTokens.clock.now()) + Int64(configuration.accessTokenLifetime + 2 * configuration.clockLeeway)
             if let family = claims.family {
                 try await backend.refreshTokens.revokeFamily(family)
-                try await publish(Revocation(.family(family), until: max(until, claims.exp + Int64(configuration.clockLeeway))))
+                try await publish(Revocation(.family(family), until: max(accessTokenRevocationEnd(), claims.exp + Int64(configuration.clockLeeway))))
             } else {
                 try await publish(Revocation(.token(jti: claims.jti), until: claims.exp + Int64(configuration.clockLeeway)))
             }
@@ -126,7 +127,7 @@ struct AuthRoutes {
         // Families, not a per-user "not before" time: iat has whole seconds, so a cut-off time
         // would either spare a token refreshed in the same second or kill a new login in it.
         let families = try await backend.refreshTokens.revokeAll(uid: uid)
-        let until = Int64(backend.accessTokens.clock.now()) + Int64(configuration.accessTokenLifetime + 2 * configuration.clockLeeway)
+        let until = accessTokenRevocationEnd()
         for family in families {
             try await publish(Revocation(.family(family), until: until))
         }
@@ -138,6 +139,11 @@ struct AuthRoutes {
             response.headers[.setCookie] = sessionCookie("", maxAge: 0)
         }
         return response
+    }
+
+    /// When every access token issued until now has expired (leeway included): how long a revocation is kept.
+    private func accessTokenRevocationEnd() -> Int64 {
+        Int64(backend.accessTokens.clock.now()) + Int64(configuration.accessTokenLifetime + 2 * configuration.clockLeeway)
     }
 
     /// With push revocation the node applies it at once and tells the others; with none,
