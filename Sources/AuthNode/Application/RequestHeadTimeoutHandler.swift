@@ -5,6 +5,8 @@ import NIOHTTPTypes
 /// Closes a connection whose next request head is not complete within `timeout` of the
 /// connection opening or of its last response: a client trickling header bytes (slowloris)
 /// keeps resetting the idle timer, never this one. Waiting on the node's own work does not count.
+/// One timer per connection and timeout period, not one per request: the hot path only notes
+/// when the connection started waiting.
 final class RequestHeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -12,7 +14,9 @@ final class RequestHeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
     typealias OutboundOut = HTTPResponsePart
 
     private let timeout: TimeAmount
-    private var deadline: Scheduled<Void>?
+    private var timer: Scheduled<Void>?
+    /// Since when the connection has been waiting for a request head; nil while one is in progress.
+    private var waitingSince: NIODeadline?
     private var requestsInProgress = 0
 
     init(timeout: TimeAmount) {
@@ -20,22 +24,22 @@ final class RequestHeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        arm(context)
+        startWaiting(context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        disarm()
+        stopTimer()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        disarm()
+        stopTimer()
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .head = unwrapInboundIn(data) {
             requestsInProgress += 1
-            disarm()
+            waitingSince = nil
         }
         context.fireChannelRead(data)
     }
@@ -43,19 +47,36 @@ final class RequestHeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) {
             requestsInProgress = max(0, requestsInProgress - 1)
-            if requestsInProgress == 0 { arm(context) }
+            if requestsInProgress == 0 { startWaiting(context) }
         }
         context.write(data, promise: promise)
     }
 
-    private func arm(_ context: ChannelHandlerContext) {
-        disarm()
-        let channel = context.channel
-        deadline = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+    private func startWaiting(_ context: ChannelHandlerContext) {
+        let now = NIODeadline.now()
+        waitingSince = now
+        if timer == nil { schedule(context, at: now + timeout) }
     }
 
-    private func disarm() {
-        deadline?.cancel()
-        deadline = nil
+    /// At the deadline: close if the connection has waited the whole timeout, else look again
+    /// when its current wait would end.
+    private func schedule(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let channel = context.channel
+        timer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let this = handler.value
+            this.timer = nil
+            guard let since = this.waitingSince else { return }
+            if NIODeadline.now() >= since + this.timeout {
+                channel.close(promise: nil)
+            } else if let context = try? channel.pipeline.syncOperations.context(handler: this) {
+                this.schedule(context, at: since + this.timeout)
+            }
+        }
+    }
+
+    private func stopTimer() {
+        timer?.cancel()
+        timer = nil
     }
 }
