@@ -16,12 +16,13 @@ public final class RevocationList: Sendable {
     }
 
     /// True when the token itself or its refresh family (`jti` is `<family>.<random>`) is revoked.
+    /// The family key is only built when some family is revoked: it is longer than a small
+    /// string, so building it would allocate on every JWT request.
     public func isRevoked(jti: String) -> Bool {
-        let family = jti.firstIndex(of: ".").map { String(jti[..<$0]) }
-        return state.withLock { state in
+        state.withLock { state in
             if state.tokens[jti] != nil { return true }
-            if let family, state.families[family] != nil { return true }
-            return false
+            guard !state.families.isEmpty, let dot = jti.firstIndex(of: ".") else { return false }
+            return state.families[String(jti[..<dot])] != nil
         }
     }
 
