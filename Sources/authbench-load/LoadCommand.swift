@@ -53,14 +53,9 @@ struct DurationArgument: ExpressibleByArgument {
     let text: String
 
     init?(argument: String) {
+        guard let amount = DurationText.parse(argument) else { return nil }
+        self.amount = amount
         text = argument
-        let units: [(String, Int64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000)]
-        for (suffix, nanoseconds) in units where argument.hasSuffix(suffix) {
-            guard let value = Double(argument.dropLast(suffix.count)), value >= 0 else { return nil }
-            amount = .nanoseconds(Int64(value * Double(nanoseconds)))
-            return
-        }
-        return nil
     }
 }
 
@@ -328,8 +323,8 @@ struct DelayProxyCommand: AsyncParsableCommand {
     func run() async throws {
         let (listenHost, listenPort) = try Self.address(listen, "listen")
         let (upstreamHost, upstreamPort) = try Self.address(upstream, "upstream")
-        guard let base = DelayProxy.duration(delay) else { throw ValidationError("--delay: '\(delay)' is not a duration like 1ms") }
-        guard let spread = DelayProxy.duration(jitter) else { throw ValidationError("--jitter: '\(jitter)' is not a duration like 0.2ms") }
+        guard let base = DurationText.parse(delay) else { throw ValidationError("--delay: '\(delay)' is not a duration like 1ms") }
+        guard let spread = DurationText.parse(jitter) else { throw ValidationError("--jitter: '\(jitter)' is not a duration like 0.2ms") }
         let proxy = DelayProxy(upstreamHost: upstreamHost, upstreamPort: upstreamPort, delay: .init(base: base, jitter: spread))
         let server: any Channel
         do {

@@ -77,20 +77,10 @@ public final class DelayProxy: Sendable {
         let words = line.split(separator: " ").map(String.init)
         if words == ["get"] { return "ok \(delay)" }
         guard words.count == 2 || (words.count == 4 && words[2] == "jitter"), words[0] == "delay",
-            let base = Self.duration(words[1]), let jitter = words.count == 4 ? Self.duration(words[3]) : .zero
+            let base = DurationText.parse(words[1]), let jitter = words.count == 4 ? DurationText.parse(words[3]) : .zero
         else { return "error expected 'delay 2ms' or 'delay 2ms jitter 0.2ms' or 'get'" }
         delay = Delay(base: base, jitter: jitter)
         return "ok \(delay)"
-    }
-
-    /// `0`, `500us`, `1.5ms`, `2s`.
-    public static func duration(_ text: String) -> TimeAmount? {
-        if text == "0" { return .zero }
-        for (suffix, nanoseconds) in [("us", 1e3), ("ms", 1e6), ("s", 1e9)] where text.hasSuffix(suffix) {
-            guard let value = Double(text.dropLast(suffix.count)), value >= 0, value < 3600 else { return nil }
-            return .nanoseconds(Int64(value * nanoseconds))
-        }
-        return nil
     }
 }
 

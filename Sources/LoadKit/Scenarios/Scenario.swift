@@ -181,7 +181,7 @@ private struct ScenarioParser {
 
     func duration(_ node: Node, _ what: String) throws(Invalid) -> TimeAmount {
         let text = node.scalar?.string ?? ""
-        guard let amount = DelayProxy.duration(text) else {
+        guard let amount = DurationText.parse(text) else {
             throw Invalid(line: line(node), reason: "\(what) must be a duration like 10s, 500ms or 1.5s (got '\(text)')")
         }
         return amount
@@ -313,7 +313,7 @@ private struct ScenarioParser {
             return .relogins(max: limit)
         }
         if compact.hasPrefix("revoked<") {
-            guard let limit = DelayProxy.duration(String(compact.dropFirst(8))) else { throw Invalid(line: line, reason: "'\(text)': revoked takes a duration like 1s") }
+            guard let limit = DurationText.parse(String(compact.dropFirst(8))) else { throw Invalid(line: line, reason: "'\(text)': revoked takes a duration like 1s") }
             return .revoked(within: limit)
         }
         if compact.hasPrefix("status"), let range = compact.range(of: ">="), let code = Int(compact[compact.index(compact.startIndex, offsetBy: 6)..<range.lowerBound]),
