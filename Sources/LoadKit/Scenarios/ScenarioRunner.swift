@@ -47,6 +47,14 @@ public struct ScenarioRunner: Sendable {
         return settings
     }
 
+    /// The cluster's nodes and its load balancer (nil without one).
+    func clusterTargets() throws -> (nodes: [Target], balancer: Target?) {
+        let settings = try clusterSettings()
+        let nodes = try (settings["NODE_URLS"] ?? "").split(separator: ",").map { try Target(url: String($0)) }
+        guard !nodes.isEmpty else { throw Failure(description: "\(clusterDirectory)/cluster.env names no nodes") }
+        return (nodes, try settings["LB_URL"].flatMap { $0.isEmpty ? nil : $0 }.map { try Target(url: $0) })
+    }
+
     /// Redis commands the nodes sent, by command, summed over the nodes' `/metrics`.
     func redisCommandCounts(_ nodes: [Target]) async -> [String: Double] {
         var totals: [String: Double] = [:]
@@ -83,7 +91,7 @@ public struct ScenarioRunner: Sendable {
     /// One result per run of phases on the same targets (one in all, unless phases name `nodes`),
     /// and the Redis commands the nodes sent meanwhile.
     public func runMeasuringRedis() async throws -> (results: [LoadResult], redis: RedisLoad) {
-        let nodes = try (clusterSettings()["NODE_URLS"] ?? "").split(separator: ",").map { try Target(url: String($0)) }
+        let nodes = try clusterTargets().nodes
         let before = await redisCommandCounts(nodes)
         let clock = ContinuousClock()
         let start = clock.now
@@ -98,10 +106,7 @@ public struct ScenarioRunner: Sendable {
 
     /// One result per run of phases on the same targets (one in all, unless phases name `nodes`).
     public func run() async throws -> [LoadResult] {
-        let settings = try clusterSettings()
-        let nodes = try (settings["NODE_URLS"] ?? "").split(separator: ",").map { try Target(url: String($0)) }
-        guard !nodes.isEmpty else { throw Failure(description: "\(clusterDirectory)/cluster.env names no nodes") }
-        let balancer = try settings["LB_URL"].flatMap { $0.isEmpty ? nil : $0 }.map { try Target(url: $0) }
+        let (nodes, balancer) = try clusterTargets()
 
         var groups: [(targets: [Target], phases: [Scenario.Phase])] = []
         for phase in scenario.phases {
