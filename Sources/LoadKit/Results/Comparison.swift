@@ -102,20 +102,24 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
         throw ParseError(description: "--fail-if '\(text)': the value needs \(metric == .errors ? "a % sign" : metric == .rps ? "to be a number" : "a unit: us, ms or s")")
     }
 
+    /// The run's value of this metric: microseconds, a percentage of errors, or requests/s.
+    public func value(of run: ResultFile.Run) -> Double {
+        switch metric {
+        case .p50: Double(run.latency_us.p50)
+        case .p90: Double(run.latency_us.p90)
+        case .p99: Double(run.latency_us.p99)
+        case .p999: Double(run.latency_us.p999)
+        case .max: Double(run.latency_us.max)
+        case .mean: run.latency_us.mean
+        case .errors: 100 * Double(run.errors) / Double(max(run.requests, 1))
+        case .rps: run.throughput_rps
+        }
+    }
+
     /// The runs that break this threshold, as one line each.
     public func violations(in file: ResultFile) -> [String] {
         file.runs.compactMap { run in
-            let value: Double
-            switch metric {
-            case .p50: value = Double(run.latency_us.p50)
-            case .p90: value = Double(run.latency_us.p90)
-            case .p99: value = Double(run.latency_us.p99)
-            case .p999: value = Double(run.latency_us.p999)
-            case .max: value = Double(run.latency_us.max)
-            case .mean: value = run.latency_us.mean
-            case .errors: value = 100 * Double(run.errors) / Double(max(run.requests, 1))
-            case .rps: value = run.throughput_rps
-            }
+            let value = value(of: run)
             let holds: Bool
             switch comparator {
             case .less: holds = value < limit

@@ -52,17 +52,13 @@ public enum ScenarioReport {
 
     private static func measured(_ threshold: Threshold, _ runs: [ResultFile.Run]) -> String {
         runs.map { run in
-            let value: String = switch threshold.metric {
-            case .errors: "\(SVGChart.number(100 * Double(run.errors) / Double(max(run.requests, 1))))%"
-            case .rps: "\(Int(run.throughput_rps))/s"
-            case .p50: ConsoleTable.micros(run.latency_us.p50)
-            case .p90: ConsoleTable.micros(run.latency_us.p90)
-            case .p99: ConsoleTable.micros(run.latency_us.p99)
-            case .p999: ConsoleTable.micros(run.latency_us.p999)
-            case .max: ConsoleTable.micros(run.latency_us.max)
-            case .mean: ConsoleTable.micros(UInt64(run.latency_us.mean))
+            let value = threshold.value(of: run)
+            let text = switch threshold.metric {
+            case .errors: "\(SVGChart.number(value))%"
+            case .rps: "\(Int(value))/s"
+            default: ConsoleTable.micros(UInt64(value))
             }
-            return "\(run.label) \(value)"
+            return "\(run.label) \(text)"
         }.joined(separator: ", ")
     }
 
