@@ -32,7 +32,7 @@ public enum LoopbackPort {
         return connected == 0
     }
 
-    private static func loopbackAddress(port: Int) -> sockaddr_in {
+    static func loopbackAddress(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
