@@ -63,7 +63,7 @@ import Testing
         }
     }
 
-    @Test func aSlowHandlerIsNotCutOffByTheHeadDeadline() async throws {
+    @Test func aKeptAliveClientWithinTheIdleTimeoutIsServedEveryTime() async throws {
         // The head deadline counts from the last response, so a keep-alive client that sends
         // its next request within the idle timeout is served every time.
         try await withLiveNode { port in
