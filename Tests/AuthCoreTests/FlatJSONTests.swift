@@ -14,7 +14,29 @@ import Testing
         #expect(parsed["z"] == .number(0))
         #expect(parsed["aud"] == .strings(["x", "y"]))
         #expect(parsed["e"] == .strings([]))
-        #expect(try FlatJSON.parse(Array("{}".utf8)) == [:])
+        #expect(try FlatJSON.parse(Array("{}".utf8))?.isEmpty == true)
+    }
+
+    @Test func numbersReadAsDoubleReadsThem() throws {
+        for text in ["0", "-0", "7", "-7", "1796035093", "-1796035093", "999999999999999", "-999999999999999", "1234567890123456", "9999999999999999",
+            "12345678901234567", "1.5", "-0.25", "1e3", "2E-2", "10.0e+1"]
+        {
+            let parsed = try #require(try FlatJSON.parse(Array(#"{"n":\#(text)}"#.utf8)))
+            #expect(parsed["n"] == .number(try #require(Double(text))), "\(text)")
+        }
+    }
+
+    @Test func namesAreUniqueInLargeObjects() throws {
+        let names = (1...40).map { "member\($0)" }
+        let object = "{" + names.map { #""\#($0)":"\#($0)""# }.joined(separator: ",") + "}"
+        let parsed = try #require(try FlatJSON.parse(Array(object.utf8)))
+        #expect(parsed["member1"] == .string("member1"))
+        #expect(parsed["member40"] == .string("member40"))
+        #expect(parsed["member41"] == nil)
+        for duplicate in ["member3", "member17", "member39"] {
+            let twice = "{" + (names + [duplicate]).map { #""\#($0)":1"# }.joined(separator: ",") + "}"
+            #expect(throws: FlatJSON.Malformed.self, "\(duplicate)") { try FlatJSON.parse(Array(twice.utf8)) }
+        }
     }
 
     @Test func leavesOtherValuesToJSONDecoder() throws {

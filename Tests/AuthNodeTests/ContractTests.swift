@@ -171,6 +171,12 @@ import Testing
             }
             let basic = try await client.get("/api/me", extra: [.authorization: "Basic dXNlcjpwdw=="])
             #expect(basic.errorCode == "invalid_token")
+            for scheme in ["bearer", "BEARER", "bEaReR"] {
+                #expect(try await client.get("/api/me", extra: [.authorization: "\(scheme) \(token)"]).status == .ok, "\(scheme)")
+            }
+            for bad in ["Bearer", "Bearer ", "Bearer\(token)", "Bearer  \(token)", "Bearer\t\(token)", "Beärer \(token)", "Bearer: \(token)"] {
+                #expect(try await client.get("/api/me", extra: [.authorization: bad]).errorCode == "invalid_token", "\(bad.prefix(12))")
+            }
             // A refresh token never passes as an access token.
             let refresh = try await client.login("writer1", mode: "jwt").decoded(Login.self).refresh_token
             #expect(try await client.get("/api/me", bearer: refresh).errorCode == "invalid_token")

@@ -21,4 +21,14 @@ import Testing
         let parsed = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: String]
         #expect(parsed == ["name": awkward, "empty": ""])
     }
+
+    @Test func everyStringReadsBackAsItself() throws {
+        for value in ["", "plain", "Zoë 😀", "a\"b", "back\\slash", "line\nbreak", "\u{7F}", "\u{1F}", "é\"é", String(repeating: "x", count: 300)] {
+            var quoted = ByteBuffer()
+            JSONResponse.writeQuoted(value, into: &quoted)
+            let text = String(buffer: quoted)
+            let parsed = try JSONSerialization.jsonObject(with: Data("[\(text)]".utf8)) as? [String]
+            #expect(parsed == [value], "\(value.prefix(20))")
+        }
+    }
 }

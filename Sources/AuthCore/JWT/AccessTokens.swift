@@ -26,7 +26,7 @@ public struct AccessTokenClaims: Codable, Sendable, Hashable {
         return try? JSONDecoder().decode(AccessTokenClaims.self, from: Data(payload))
     }
 
-    private init?(members: [String: FlatJSON.Value]) {
+    private init?(members: FlatJSON.Object) {
         guard let iss = members["iss"]?.string, let sub = members["sub"]?.string, let name = members["name"]?.string,
             let role = members["role"]?.string.flatMap(Role.init(rawValue:)), let iat = members["iat"]?.integer,
             let exp = members["exp"]?.integer, let jti = members["jti"]?.string
@@ -198,7 +198,7 @@ public struct AccessTokens: Sendable {
 
     public func verify(_ token: Substring) throws(AccessTokenError) -> AccessTokenClaims {
         guard token.utf8.count <= maximumLength else { throw .invalid("token longer than \(maximumLength) bytes") }
-        let bytes = Array(token.utf8)
+        let bytes = token.utf8.withContiguousStorageIfAvailable(Array.init) ?? Array(token.utf8)
         guard let firstDot = bytes.firstIndex(of: UInt8(ascii: ".")),
             let secondDot = bytes[(firstDot + 1)...].firstIndex(of: UInt8(ascii: ".")),
             !bytes[(secondDot + 1)...].contains(UInt8(ascii: ".")), secondDot + 1 < bytes.count

@@ -36,7 +36,7 @@ public struct JWTSigningKey: Sendable {
     func verifies(_ signature: [UInt8], of input: ArraySlice<UInt8>) -> Bool {
         if var hmac = keyedHMAC {
             hmac.update(data: input)
-            return constantTimeEqual(Array(hmac.finalize()), signature)
+            return hmac.finalize().withUnsafeBytes { constantTimeEqual($0, signature) }
         }
         return (try? signer.verify(signature, signs: input)) == true
     }
@@ -51,9 +51,13 @@ public struct JWTSigningKey: Sendable {
 }
 
 func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    a.withUnsafeBytes { constantTimeEqual($0, b) }
+}
+
+func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Bool {
     guard a.count == b.count else { return false }
     var difference: UInt8 = 0
-    for index in a.indices { difference |= a[index] ^ b[index] }
+    for index in 0..<a.count { difference |= a[index] ^ b[index] }
     return difference == 0
 }
 

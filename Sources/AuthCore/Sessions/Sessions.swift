@@ -24,7 +24,7 @@ public struct Sessions: Sendable {
 
     /// The session for `id`, or nil when the id is malformed, unknown, idle too long or past
     /// its absolute lifetime.
-    public func resume(id: some StringProtocol) async throws -> StoredSession? {
+    public func resume(id: String) async throws -> StoredSession? {
         guard OpaqueSecret.isWellFormed(id) else { return nil }
         let idHash = OpaqueSecret.storageKey(of: id)
         guard let session = try await store.fetchSliding(idHash: idHash, idleTimeout: idleTimeout) else { return nil }
@@ -35,7 +35,7 @@ public struct Sessions: Sendable {
         return session
     }
 
-    public func end(id: some StringProtocol, uid: String) async throws {
+    public func end(id: String, uid: String) async throws {
         guard OpaqueSecret.isWellFormed(id) else { return }
         try await store.remove(idHash: OpaqueSecret.storageKey(of: id), uid: uid)
     }

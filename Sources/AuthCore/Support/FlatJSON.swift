@@ -22,9 +22,48 @@ enum FlatJSON {
         }
     }
 
+    /// An object's members in the order written. A dictionary would cost more than the parse:
+    /// its storage is a generic type the runtime looks up on every allocation, and these
+    /// objects have a handful of members.
+    struct Object {
+        struct Member {
+            var name: String
+            var value: Value
+        }
+
+        private(set) var members: [Member] = {
+            var members: [Member] = []
+            members.reserveCapacity(12)
+            return members
+        }()
+        /// Names, once there are too many members to compare one by one.
+        private var names: Set<String>?
+
+        var isEmpty: Bool { members.isEmpty }
+
+        subscript(name: String) -> Value? {
+            for member in members where member.name == name { return member.value }
+            return nil
+        }
+
+        /// False when `name` is already there.
+        mutating func add(_ name: String, _ value: Value) -> Bool {
+            if names == nil, members.count >= 16 {
+                names = Set(members.map(\.name))
+            }
+            if names != nil {
+                guard names!.insert(name).inserted else { return false }
+            } else {
+                guard self[name] == nil else { return false }
+            }
+            members.append(Member(name: name, value: value))
+            return true
+        }
+    }
+
     struct Malformed: Error {}
 
-    static func parse(_ bytes: [UInt8]) throws(Malformed) -> [String: Value]? {
+    static func parse(_ bytes: [UInt8]) throws(Malformed) -> Object? {
         var parser = Parser(bytes: bytes)
         return try parser.object()
     }
@@ -37,10 +76,10 @@ enum FlatJSON {
             self.bytes = bytes
         }
 
-        mutating func object() throws(Malformed) -> [String: Value]? {
+        mutating func object() throws(Malformed) -> Object? {
             skipWhitespace()
             guard next() == UInt8(ascii: "{") else { throw Malformed() }
-            var members: [String: Value] = [:]
+            var members = Object()
             skipWhitespace()
             if peek() == UInt8(ascii: "}") {
                 index += 1
@@ -53,7 +92,7 @@ enum FlatJSON {
                     guard next() == UInt8(ascii: ":") else { throw Malformed() }
                     skipWhitespace()
                     guard let value = try value() else { return nil }
-                    guard members.updateValue(value, forKey: name) == nil else { throw Malformed() }
+                    guard members.add(name, value) else { throw Malformed() }
                     skipWhitespace()
                     switch next() {
                     case UInt8(ascii: ","): continue memberLoop
@@ -108,7 +147,7 @@ enum FlatJSON {
                 index += 1
             }
             if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
-                guard let text = String(validating: bytes[start..<index], as: UTF8.self) else { throw Malformed() }
+                let text = try Self.text(bytes[start..<index])
                 index += 1
                 return text
             }
@@ -117,8 +156,7 @@ enum FlatJSON {
                 guard let byte = next() else { throw Malformed() }
                 switch byte {
                 case UInt8(ascii: "\""):
-                    guard let text = String(validating: output, as: UTF8.self) else { throw Malformed() }
-                    return text
+                    return try Self.text(output[...])
                 case UInt8(ascii: "\\"):
                     guard let escape = next() else { throw Malformed() }
                     switch escape {
@@ -137,6 +175,14 @@ enum FlatJSON {
                     output.append(byte)
                 }
             }
+        }
+
+        /// ASCII, the common case, needs no validation (`String(validating:)` is generic and
+        /// not specialized: it looks up type metadata on every call).
+        static func text(_ utf8: ArraySlice<UInt8>) throws(Malformed) -> String {
+            if utf8.allSatisfy({ $0 < 0x80 }) { return String(decoding: utf8, as: UTF8.self) }
+            guard let text = String(validating: utf8, as: UTF8.self) else { throw Malformed() }
+            return text
         }
 
         mutating func unicodeEscape() throws(Malformed) -> [UInt8] {
@@ -176,6 +222,9 @@ enum FlatJSON {
             if first != UInt8(ascii: "0") {
                 while let byte = peek(), isDigit(byte) { index += 1 }
             }
+            if index - start <= 16, peek() != UInt8(ascii: "."), peek() != UInt8(ascii: "e"), peek() != UInt8(ascii: "E") {
+                return integer(bytes[start..<index])
+            }
             if peek() == UInt8(ascii: ".") {
                 index += 1
                 guard let byte = peek(), isDigit(byte) else { throw Malformed() }
@@ -189,6 +238,16 @@ enum FlatJSON {
             }
             guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else { throw Malformed() }
             return value
+        }
+
+        /// At most 16 characters: exact in an Int64, and its Double rounds as `Double(String)`
+        /// would. NumericDates are read without making a String.
+        func integer(_ text: ArraySlice<UInt8>) -> Double {
+            var magnitude: Int64 = 0
+            for byte in text where byte != UInt8(ascii: "-") {
+                magnitude = magnitude * 10 + Int64(byte - UInt8(ascii: "0"))
+            }
+            return text.first == UInt8(ascii: "-") ? -Double(magnitude) : Double(magnitude)
         }
 
         func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }

@@ -96,34 +96,52 @@ public enum Base64URL {
     private static func decode(bytes input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         let remainder = input.count % 4
         guard remainder != 1 else { return nil }
-        var output: [UInt8] = []
-        output.reserveCapacity(input.count * 3 / 4)
-        var accumulator: UInt32 = 0
-        var count = 0
-        for byte in input {
-            let value = values[Int(byte)]
-            guard value != 0xFF else { return nil }
-            accumulator = accumulator << 6 | UInt32(value)
-            count += 1
-            if count == 4 {
-                output.append(UInt8(truncatingIfNeeded: accumulator >> 16))
-                output.append(UInt8(truncatingIfNeeded: accumulator >> 8))
-                output.append(UInt8(truncatingIfNeeded: accumulator))
-                accumulator = 0
-                count = 0
+        let outputCount = input.count / 4 * 3 + (remainder == 0 ? 0 : remainder - 1)
+        var valid = true
+        let output = values.withUnsafeBufferPointer { values in
+            [UInt8](unsafeUninitializedCapacity: outputCount) { output, initialized in
+                var accumulator: UInt32 = 0
+                var count = 0
+                var written = 0
+                for byte in input {
+                    let value = values[Int(byte)]
+                    guard value != 0xFF else {
+                        valid = false
+                        return
+                    }
+                    accumulator = accumulator << 6 | UInt32(value)
+                    count += 1
+                    if count == 4 {
+                        output[written] = UInt8(truncatingIfNeeded: accumulator >> 16)
+                        output[written + 1] = UInt8(truncatingIfNeeded: accumulator >> 8)
+                        output[written + 2] = UInt8(truncatingIfNeeded: accumulator)
+                        written += 3
+                        accumulator = 0
+                        count = 0
+                    }
+                }
+                switch count {
+                case 2:
+                    guard accumulator & 0x0F == 0 else {
+                        valid = false
+                        return
+                    }
+                    output[written] = UInt8(truncatingIfNeeded: accumulator >> 4)
+                    written += 1
+                case 3:
+                    guard accumulator & 0x03 == 0 else {
+                        valid = false
+                        return
+                    }
+                    output[written] = UInt8(truncatingIfNeeded: accumulator >> 10)
+                    output[written + 1] = UInt8(truncatingIfNeeded: accumulator >> 2)
+                    written += 2
+                default:
+                    break
+                }
+                initialized = written
             }
         }
-        switch count {
-        case 2:
-            guard accumulator & 0x0F == 0 else { return nil }
-            output.append(UInt8(truncatingIfNeeded: accumulator >> 4))
-        case 3:
-            guard accumulator & 0x03 == 0 else { return nil }
-            output.append(UInt8(truncatingIfNeeded: accumulator >> 10))
-            output.append(UInt8(truncatingIfNeeded: accumulator >> 2))
-        default:
-            break
-        }
-        return output
+        return valid ? output : nil
     }
 }

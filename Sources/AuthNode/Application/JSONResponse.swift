@@ -3,7 +3,7 @@ import Hummingbird
 /// Small JSON objects of string members, written straight into a buffer: the bodies of
 /// `/healthz`, `/api/me` and `/api/articles` are written on every request.
 struct JSONResponse {
-    private var buffer = ByteBuffer()
+    private var buffer = ByteBufferAllocator().buffer(capacity: 128)
     private var first = true
 
     init() {
@@ -27,6 +27,11 @@ struct JSONResponse {
     /// A JSON string literal (RFC 8259 escapes; control characters as \u00XX).
     static func writeQuoted(_ value: String, into buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt8(ascii: "\""))
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            buffer.writeString(value)
+            buffer.writeInteger(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): buffer.writeString("\\\"")

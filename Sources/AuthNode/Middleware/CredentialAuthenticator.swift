@@ -13,7 +13,7 @@ struct CredentialAuthenticator: AuthenticatorMiddleware {
 
     func authenticate(request: Request, context: Context) async throws -> Identity? {
         let authorization = request.headers[.authorization]
-        let sessionID = request.cookies["sid"]?.value
+        let sessionID = Self.sessionCookie(in: request.headers)
         switch (authorization, sessionID) {
         case (.some, .some):
             throw APIError(.badRequest, "ambiguous_credentials", "send a Bearer token or a session cookie, not both")
@@ -32,10 +32,9 @@ struct CredentialAuthenticator: AuthenticatorMiddleware {
         let invalid = { (reason: String) in
             APIError(.unauthorized, "invalid_token", reason, headers: [.wwwAuthenticate: #"Bearer error="invalid_token""#])
         }
-        guard authorization.count > 7, authorization.prefix(7).lowercased() == "bearer " else {
+        guard let token = Self.bearerToken(authorization) else {
             throw invalid("the Authorization header must be 'Bearer <token>'")
         }
-        let token = authorization.dropFirst(7)
         let claims: AccessTokenClaims
         do {
             claims = try backend.accessTokens.verify(token)
@@ -52,6 +51,49 @@ struct CredentialAuthenticator: AuthenticatorMiddleware {
             throw invalid("the access token has been revoked")
         }
         return Identity(user: claims.user, credential: .accessToken(claims))
+    }
+
+    /// The token of `Bearer <token>`, the scheme in any letter case (RFC 9110); nil for
+    /// another scheme or an empty token. Compared as bytes: this runs on every JWT request.
+    static func bearerToken(_ authorization: String) -> Substring? {
+        let utf8 = authorization.utf8
+        let scheme = "bearer".utf8
+        guard utf8.count > scheme.count + 1 else { return nil }
+        var index = utf8.startIndex
+        for expected in scheme {
+            let byte = utf8[index]
+            guard byte == expected || byte == expected - 0x20 else { return nil }
+            index = utf8.index(after: index)
+        }
+        guard utf8[index] == UInt8(ascii: " ") else { return nil }
+        return authorization[utf8.index(after: index)...]
+    }
+
+    /// The first `sid` cookie's value, read as Hummingbird's `request.cookies` reads it (pairs
+    /// split at `;`, leading blanks dropped, the name up to the first `=`, an empty value as none) but on bytes and
+    /// without parsing the other cookies: this runs on every request.
+    static func sessionCookie(in headers: HTTPFields) -> String? {
+        let name = "sid".utf8
+        for field in headers where field.name == .cookie {
+            let value = field.value
+            let utf8 = value.utf8
+            var pairStart = utf8.startIndex
+            while pairStart < utf8.endIndex {
+                let pairEnd = utf8[pairStart...].firstIndex(of: UInt8(ascii: ";")) ?? utf8.endIndex
+                var nameStart = pairStart
+                while nameStart < pairEnd, utf8[nameStart] == UInt8(ascii: " ") || utf8[nameStart] == UInt8(ascii: "\t") {
+                    nameStart = utf8.index(after: nameStart)
+                }
+                if let equals = utf8[nameStart..<pairEnd].firstIndex(of: UInt8(ascii: "=")),
+                    utf8[nameStart..<equals].elementsEqual(name)
+                {
+                    let cookie = value[utf8.index(after: equals)..<pairEnd]
+                    return cookie.isEmpty ? nil : String(cookie)
+                }
+                pairStart = pairEnd == utf8.endIndex ? pairEnd : utf8.index(after: pairEnd)
+            }
+        }
+        return nil
     }
 
     private func identity(sessionID: String) async throws -> Identity {

@@ -1,0 +1,34 @@
+import HTTPTypes
+import Hummingbird
+import Testing
+
+@testable import AuthNode
+
+/// The byte-level readers of the Authorization header and the `sid` cookie.
+@Suite struct CredentialParsingTests {
+    @Test func bearerTokenTakesTheSchemeInAnyCase() {
+        for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+            #expect(CredentialAuthenticator.bearerToken("\(scheme) abc.def") == "abc.def", "\(scheme)")
+        }
+        #expect(CredentialAuthenticator.bearerToken("Bearer  abc") == " abc")
+        for refused in ["", "Bearer", "Bearer ", "Bearerabc", "Bearer\tabc", "Basic abc", "Beärer abc", "Bearer:abc", "bearer_ abc", "Bea"] {
+            #expect(CredentialAuthenticator.bearerToken(refused) == nil, "\(refused)")
+        }
+    }
+
+    @Test func sessionCookieReadsAsHummingbirdsCookiesDo() {
+        let cases: [[String]] = [
+            ["sid=abc"], ["a=1; sid=abc; b=2"], ["a=1;sid=abc"], ["sid=abc; sid=def"], ["xsid=abc"], ["sid"], ["sid="],
+            ["sid=a=b"], ["  sid=abc"], ["\tsid=abc"], ["a=1", "sid=x"], ["sid=1", "sid=2"], [""], ["sida=1; sid=2"], ["SID=abc"],
+            [";;sid=abc;;"], ["sid=; sid=abc"], ["a=1; b"], ["sid =abc"], ["a=\"x;y\"; sid=z"], [],
+        ]
+        for values in cases {
+            var headers = HTTPFields()
+            for value in values { headers.append(HTTPField(name: .cookie, value: value)) }
+            let expected = Cookies(from: values)["sid"]?.value
+            #expect(CredentialAuthenticator.sessionCookie(in: headers) == expected, "\(values)")
+        }
+        #expect(CredentialAuthenticator.sessionCookie(in: [.cookie: "a=1; sid=abc"]) == "abc")
+        #expect(CredentialAuthenticator.sessionCookie(in: [.authorization: "sid=abc"]) == nil)
+    }
+}
