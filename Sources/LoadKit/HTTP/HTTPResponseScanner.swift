@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 
 /// Finds where each HTTP/1.1 response ends and what its status is, and nothing else: no
@@ -41,19 +46,31 @@ struct HTTPResponseScanner {
         }
     }
 
+    /// Scans the buffer's bytes in place (no slices, no views: each would retain the
+    /// buffer's storage) and consumes what it framed; an incomplete line stays for later.
     private mutating func scan(_ buffer: inout ByteBuffer, onResponse: (Int, Bool) -> Void) throws(ScanError) {
+        let consumed = try buffer.withUnsafeReadableBytes { bytes throws(ScanError) in
+            try scan(bytes, onResponse: onResponse)
+        }
+        buffer.moveReaderIndex(forwardBy: consumed)
+    }
+
+    private mutating func scan(_ bytes: UnsafeRawBufferPointer, onResponse: (Int, Bool) -> Void) throws(ScanError) -> Int {
+        var index = 0
         while true {
             switch state {
             case .statusLine:
-                guard let line = Self.line(in: &buffer) else { return }
+                guard let (line, next) = Self.line(in: bytes, from: index) else { return index }
+                index = next
                 status = try Self.status(of: line)
                 contentLength = nil
                 chunked = false
                 closes = false
                 state = .headers
             case .headers:
-                guard let line = Self.line(in: &buffer) else { return }
-                if line.readableBytes == 0 {
+                guard let (line, next) = Self.line(in: bytes, from: index) else { return index }
+                index = next
+                if line.isEmpty {
                     if (100..<200).contains(status) {
                         state = .statusLine
                     } else if chunked {
@@ -69,23 +86,36 @@ struct HTTPResponseScanner {
                     try header(line)
                 }
             case .body(let remaining):
-                guard Self.skip(remaining, in: &buffer, else: { self.state = .body(remaining: $0) }) else { return }
+                let taken = min(remaining, bytes.count - index)
+                index += taken
+                guard taken == remaining else {
+                    state = .body(remaining: remaining - taken)
+                    return index
+                }
                 state = .statusLine
                 onResponse(status, closes)
             case .chunkSize:
-                guard let line = Self.line(in: &buffer) else { return }
+                guard let (line, next) = Self.line(in: bytes, from: index) else { return index }
+                index = next
                 let size = try Self.chunkSize(line)
                 state = size == 0 ? .trailers : .chunkData(remaining: size)
             case .chunkData(let remaining):
-                guard Self.skip(remaining, in: &buffer, else: { self.state = .chunkData(remaining: $0) }) else { return }
+                let taken = min(remaining, bytes.count - index)
+                index += taken
+                guard taken == remaining else {
+                    state = .chunkData(remaining: remaining - taken)
+                    return index
+                }
                 state = .chunkDataEnd
             case .chunkDataEnd:
-                guard let line = Self.line(in: &buffer) else { return }
-                guard line.readableBytes == 0 else { throw .malformed("chunk data longer than its size") }
+                guard let (line, next) = Self.line(in: bytes, from: index) else { return index }
+                index = next
+                guard line.isEmpty else { throw .malformed("chunk data longer than its size") }
                 state = .chunkSize
             case .trailers:
-                guard let line = Self.line(in: &buffer) else { return }
-                if line.readableBytes == 0 {
+                guard let (line, next) = Self.line(in: bytes, from: index) else { return index }
+                index = next
+                if line.isEmpty {
                     state = .statusLine
                     onResponse(status, closes)
                 }
@@ -93,11 +123,14 @@ struct HTTPResponseScanner {
         }
     }
 
-    private mutating func header(_ line: ByteBuffer) throws(ScanError) {
-        let view = line.readableBytesView
-        guard let colon = view.firstIndex(of: UInt8(ascii: ":")) else { throw .malformed("a header line without ':'") }
-        let name = view[view.startIndex..<colon]
-        let value = view[(colon + 1)...].drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+    private mutating func header(_ line: UnsafeRawBufferPointer) throws(ScanError) {
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw .malformed("a header line without ':'") }
+        let name = UnsafeRawBufferPointer(rebasing: line[..<colon])
+        var valueStart = colon + 1
+        while valueStart < line.count, line[valueStart] == UInt8(ascii: " ") || line[valueStart] == UInt8(ascii: "\t") {
+            valueStart += 1
+        }
+        let value = UnsafeRawBufferPointer(rebasing: line[valueStart...])
         if Self.equalsIgnoringCase(name, "content-length") {
             var length = 0
             for byte in value where byte != UInt8(ascii: " ") && byte != UInt8(ascii: "\t") {
@@ -114,49 +147,32 @@ struct HTTPResponseScanner {
         }
     }
 
-    /// Skips up to `count` body bytes; true when all were there, else hands `stillMissing`
-    /// the number still to come.
-    private static func skip(_ count: Int, in buffer: inout ByteBuffer, else stillMissing: (Int) -> Void) -> Bool {
-        let taken = min(count, buffer.readableBytes)
-        buffer.moveReaderIndex(forwardBy: taken)
-        guard taken == count else {
-            stillMissing(count - taken)
-            return false
-        }
-        return true
+    /// The CRLF-terminated line starting at `start`, without the CRLF, and where the next one
+    /// starts; nil when it is not all here yet.
+    private static func line(in bytes: UnsafeRawBufferPointer, from start: Int) -> (UnsafeRawBufferPointer, next: Int)? {
+        guard start < bytes.count, let base = bytes.baseAddress,
+            let found = memchr(base + start, Int32(UInt8(ascii: "\n")), bytes.count - start)
+        else { return nil }
+        let newline = base.distance(to: found)
+        var end = newline
+        if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        return (UnsafeRawBufferPointer(rebasing: bytes[start..<end]), newline + 1)
     }
 
-    /// The next CRLF-terminated line, without the CRLF; nil when it is not all here yet.
-    private static func line(in buffer: inout ByteBuffer) -> ByteBuffer? {
-        let view = buffer.readableBytesView
-        guard let newline = view.firstIndex(of: UInt8(ascii: "\n")) else {
-            return nil
-        }
-        let length = newline - view.startIndex
-        var line = buffer.readSlice(length: length + 1)!
-        line.moveWriterIndex(to: line.writerIndex - 1)
-        if line.readableBytesView.last == UInt8(ascii: "\r") {
-            line.moveWriterIndex(to: line.writerIndex - 1)
-        }
-        return line
-    }
-
-    private static func status(of line: ByteBuffer) throws(ScanError) -> Int {
-        let view = line.readableBytesView
-        guard view.count >= 12, view.starts(with: "HTTP/1.".utf8) else { throw .malformed("not an HTTP/1.x status line") }
-        let digits = view.dropFirst(9).prefix(3)
+    private static func status(of line: UnsafeRawBufferPointer) throws(ScanError) -> Int {
+        guard line.count >= 12, line.starts(with: "HTTP/1.".utf8) else { throw .malformed("not an HTTP/1.x status line") }
         var status = 0
-        for byte in digits {
+        for byte in line[9..<12] {
             guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { throw .malformed("the status is not three digits") }
             status = status * 10 + Int(byte - UInt8(ascii: "0"))
         }
         return status
     }
 
-    private static func chunkSize(_ line: ByteBuffer) throws(ScanError) -> Int {
+    private static func chunkSize(_ line: UnsafeRawBufferPointer) throws(ScanError) -> Int {
         var size = 0
         var digits = 0
-        for byte in line.readableBytesView {
+        for byte in line {
             let value: Int
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): value = Int(byte - UInt8(ascii: "0"))
@@ -175,30 +191,26 @@ struct HTTPResponseScanner {
         return size
     }
 
-    private static func equalsIgnoringCase(_ bytes: some Collection<UInt8>, _ lowercase: StaticString) -> Bool {
+    private static func equalsIgnoringCase(_ bytes: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
         guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
         return lowercase.withUTF8Buffer { expected in
-            zip(bytes, expected).allSatisfy { ($0 | 0x20) == $1 || ($0 == $1) }
+            for index in 0..<bytes.count where bytes[index] | 0x20 != expected[index] && bytes[index] != expected[index] {
+                return false
+            }
+            return true
         }
     }
 
-    private static func containsIgnoringCase<Bytes: RandomAccessCollection<UInt8>>(_ haystack: Bytes, _ lowercase: StaticString) -> Bool {
+    private static func containsIgnoringCase(_ haystack: UnsafeRawBufferPointer, _ lowercase: StaticString) -> Bool {
         lowercase.withUTF8Buffer { needle in
             guard needle.count <= haystack.count else { return false }
-            var start = haystack.startIndex
-            let last = haystack.index(haystack.endIndex, offsetBy: -needle.count)
-            while start <= last {
+            for start in 0...(haystack.count - needle.count) {
                 var matched = true
-                var position = start
-                for expected in needle {
-                    if haystack[position] | 0x20 != expected {
-                        matched = false
-                        break
-                    }
-                    position = haystack.index(after: position)
+                for offset in 0..<needle.count where haystack[start + offset] | 0x20 != needle[offset] {
+                    matched = false
+                    break
                 }
                 if matched { return true }
-                start = haystack.index(after: start)
             }
             return false
         }

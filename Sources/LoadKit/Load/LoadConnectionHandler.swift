@@ -9,8 +9,9 @@ public enum Pacing: Sendable, Hashable {
 }
 
 /// Drives one keep-alive connection from its event loop, as wrk does: the next request is
-/// written by the handler the moment a response ends (closed loop) or at its intended time
-/// (open loop), and every latency is taken on the event loop, with no task hop in between.
+/// written by the handler once a response ends (closed loop; at the end of the loop's turn
+/// when it has a `SendBatch`) or at its intended time (open loop), and every latency is taken
+/// on the event loop, with no task hop in between.
 /// Responses are framed by `HTTPResponseScanner`, which allocates nothing per header.
 final class LoadConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
@@ -30,6 +31,8 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         /// No request starts at or after this.
         var stopAt: NIODeadline
         var progress: LiveProgress?
+        /// Where closed-loop requests wait for the end of the loop's turn; nil sends each at once.
+        var sendBatch: NIOLoopBoundBox<SendBatch>?
     }
 
     private let plan: Plan
@@ -127,7 +130,17 @@ final class LoadConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
+        if case .closedLoop = plan.pacing, let sendBatch = plan.sendBatch, now >= plan.firstStart {
+            sendBatch.value.add(self, context: context)
+            return
+        }
         scheduleNext(context: context, after: now)
+    }
+
+    /// The batch's turn came: the request that waited for it is written now.
+    func sendWaiting(context: ChannelHandlerContext) {
+        guard !isDone else { return }
+        scheduleNext(context: context, after: .now())
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

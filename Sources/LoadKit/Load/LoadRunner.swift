@@ -82,6 +82,7 @@ public struct LoadRunner: Sendable {
         }
 
         let loops = Array(group.makeIterator())
+        let sendBatches = loops.map { loop in NIOLoopBoundBox.makeBoxSendingValue(SendBatch(eventLoop: loop), eventLoop: loop) }
         var usersByConnection: [[VirtualUser]] = (0..<plan.connections).map { index in
             let mode = plan.modes[index % plan.modes.count]
             return assignedUsers(
@@ -110,7 +111,8 @@ public struct LoadRunner: Sendable {
                     let connectionPlan = LoadConnectionHandler.Plan(
                         mode: mode, target: target, path: plan.path, users: usersByConnection[index], password: plan.password,
                         pacing: interval.map { .openLoop(interval: $0) } ?? .closedLoop,
-                        firstStart: firstStart + stagger, measureFrom: measureFrom, stopAt: stopAt, progress: progress)
+                        firstStart: firstStart + stagger, measureFrom: measureFrom, stopAt: stopAt, progress: progress,
+                        sendBatch: sendBatches[index % loops.count])
                     let loop = loops[index % loops.count]
                     drivers.addTask {
                         let (recorder, users) = await self.drive(connectionPlan, to: target, on: loop)
