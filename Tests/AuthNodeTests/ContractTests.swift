@@ -39,6 +39,22 @@ import Testing
         }
     }
 
+    @Test func metricsCountRequestsByTheirCredential() async throws {
+        let node = try await NodeHarness.make(.inMemory)
+        try await node.application().test(.router) { client in
+            let token = try await client.login("writer1", mode: "jwt").decoded(Login.self).access_token
+            let sid = try #require(try await client.login("writer1", mode: "session").sessionCookie)
+            #expect(try await client.get("/api/me", bearer: token).status == .ok)
+            #expect(try await client.get("/api/me", session: sid).status == .ok)
+            #expect(try await client.get("/api/me", extra: [.cookie: "theme=dark; sid=\(sid)"]).status == .ok)
+            #expect(try await client.get("/api/me", extra: [.cookie: "xsid=1"]).status == .unauthorized)
+            let metrics = String(buffer: try await client.get("/metrics").body)
+            #expect(metrics.contains(#"authbench_requests_total{route="/api/me",mode="jwt",status="200"} 1"#), "\(metrics)")
+            #expect(metrics.contains(#"authbench_requests_total{route="/api/me",mode="session",status="200"} 2"#), "\(metrics)")
+            #expect(metrics.contains(#"authbench_requests_total{route="/api/me",mode="none",status="401"} 1"#), "\(metrics)")
+        }
+    }
+
     @Test(arguments: BackendKind.available)
     func sessionLogin(_ kind: BackendKind) async throws {
         let node = try await NodeHarness.make(kind)

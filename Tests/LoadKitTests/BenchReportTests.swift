@@ -110,6 +110,14 @@ import Testing
         #expect(reading.contains("jwt HS256 9,000 requests/s, jwt ES256 4,500 requests/s (0.50× jwt HS256)"))
     }
 
+    @Test func baselinesThatAgreeSayTheRunWasSteady() throws {
+        let root = try Self.benchFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Self.write(root.appendingPathComponent("e-none"), startedAt: "2026-11-30T10:05:00Z", path: "/healthz", label: "ES256", runs: [RunSpec(mode: "none", rps: 10_040)])
+        let reading = BenchReport.reading(try BenchReport.steps(in: root)).joined(separator: "\n")
+        #expect(reading.contains("**Noise.** The same baseline measured 10,000 and 10,040 requests/s on identical clusters (0.4% apart): the machine was steady"), "\(reading)")
+    }
+
     @Test func theOverviewHasEveryRunAChartAndLinksToEachStep() throws {
         let root = try Self.benchFolder()
         defer { try? FileManager.default.removeItem(at: root) }

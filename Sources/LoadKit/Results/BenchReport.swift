@@ -138,8 +138,12 @@ public enum BenchReport {
         }
         let baselines = capacities(steps).filter { $0.mode == "none" }.map(\.rps)
         if baselines.count > 1, let low = baselines.min(), let high = baselines.max(), low > 0 {
+            let spread = high / low - 1
+            let apart = spread < 0.1 ? String(format: "%.1f%%", spread * 100) : percent(spread)
             sentences.append("**Noise.** The same baseline measured \(baselines.map { grouped($0) }.joined(separator: " and ")) requests/s on identical clusters "
-                + "(\(percent(high / low - 1)) apart): differences between steps smaller than that are within this machine's run-to-run noise.")
+                + (spread < 0.05
+                    ? "(\(apart) apart): the machine was steady through this run, so differences between steps of a few percent or more are findings."
+                    : "(\(apart) apart): differences between steps smaller than that are within this machine's run-to-run noise."))
         }
         let failed = steps.flatMap { step in step.file.runs.filter { $0.errors > 0 }.map { (step, $0) } }
         if failed.isEmpty {
