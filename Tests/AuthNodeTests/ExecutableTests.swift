@@ -59,6 +59,23 @@ import Glibc
         }
     }
 
+    /// Generated passwords can begin with `-`; the scripts pass them as `--password=...`.
+    @Test(.sharedRedis) func aPasswordBeginningWithADashIsTakenInTheEqualsForm() throws {
+        let redisURL = try TestEnvironment.requireRedisURL()
+        let prefix = "exe-\(UUID().uuidString):"
+        let seeded = try Self.run([
+            "users", "seed", "--count", "2", "--prefix", "dash", "--password=-Xy_9-starts-with-a-dash", "--bcrypt-cost", "4",
+            "--redis-url", redisURL, "--key-prefix", prefix,
+        ])
+        #expect(seeded.status == 0, "\(seeded.stderr)")
+        #expect(seeded.stdout.hasPrefix("seeded 2 users dash1...dash2"), "\(seeded.stdout)")
+        let separated = try Self.run([
+            "users", "seed", "--count", "2", "--password", "-Xy_9-starts-with-a-dash", "--redis-url", redisURL, "--key-prefix", prefix,
+        ])
+        #expect(separated.status != 0)
+        #expect(separated.stderr.hasPrefix("authbench-node: Missing value for '--password <password>'"), "\(separated.stderr)")
+    }
+
     @Test(.sharedRedis) func servesFromTheEnvironmentAndFinishesInFlightRequestsOnSIGTERM() async throws {
         let redisURL = try TestEnvironment.requireRedisURL()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("authbench-exe-\(UUID().uuidString)")

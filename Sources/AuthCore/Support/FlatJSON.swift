@@ -51,11 +51,7 @@ enum FlatJSON {
             if names == nil, members.count >= 16 {
                 names = Set(members.map(\.name))
             }
-            if names != nil {
-                guard names!.insert(name).inserted else { return false }
-            } else {
-                guard self[name] == nil else { return false }
-            }
+            guard names?.insert(name).inserted ?? (self[name] == nil) else { return false }
             members.append(Member(name: name, value: value))
             return true
         }

@@ -70,8 +70,8 @@ struct CredentialAuthenticator: AuthenticatorMiddleware {
     }
 
     /// The first `sid` cookie's value, read as Hummingbird's `request.cookies` reads it (pairs
-    /// split at `;`, leading blanks dropped, the name up to the first `=`, an empty value as none) but on bytes and
-    /// without parsing the other cookies: this runs on every request.
+    /// split at `;`, leading blanks dropped, the name up to the first `=`, an empty value as
+    /// none) but on bytes and without parsing the other cookies: this runs on every request.
     static func sessionCookie(in headers: HTTPFields) -> String? {
         let name = "sid".utf8
         for field in headers where field.name == .cookie {
