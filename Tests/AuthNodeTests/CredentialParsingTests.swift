@@ -26,7 +26,7 @@ import Testing
             var headers = HTTPFields()
             for value in values { headers.append(HTTPField(name: .cookie, value: value)) }
             let expected = Cookies(from: values)["sid"]?.value
-            #expect(CredentialAuthenticator.sessionCookie(in: headers) == expected, "\(values)")
+            #expect(CredentialAuthenticator.sessionCookie(in: headers).map(String.init) == expected, "\(values)")
         }
         #expect(CredentialAuthenticator.sessionCookie(in: [.cookie: "a=1; sid=abc"]) == "abc")
         #expect(CredentialAuthenticator.sessionCookie(in: [.authorization: "sid=abc"]) == nil)

@@ -13,7 +13,7 @@ struct CredentialAuthenticator: AuthenticatorMiddleware {
 
     func authenticate(request: Request, context: Context) async throws -> Identity? {
         let authorization = request.headers[.authorization]
-        let sessionID = Self.sessionCookie(in: request.headers)
+        let sessionID = Self.sessionCookie(in: request.headers).map(String.init)
         switch (authorization, sessionID) {
         case (.some, .some):
             throw APIError(.badRequest, "ambiguous_credentials", "send a Bearer token or a session cookie, not both")
@@ -72,7 +72,8 @@ struct CredentialAuthenticator: AuthenticatorMiddleware {
     /// The first `sid` cookie's value, read as Hummingbird's `request.cookies` reads it (pairs
     /// split at `;`, leading blanks dropped, the name up to the first `=`, an empty value as
     /// none) but on bytes and without parsing the other cookies: this runs on every request.
-    static func sessionCookie(in headers: HTTPFields) -> String? {
+    /// A slice of the header's value, so asking whether there is one allocates nothing.
+    static func sessionCookie(in headers: HTTPFields) -> Substring? {
         let name = "sid".utf8
         for field in headers where field.name == .cookie {
             let value = field.value
@@ -88,7 +89,7 @@ struct CredentialAuthenticator: AuthenticatorMiddleware {
                     utf8[nameStart..<equals].elementsEqual(name)
                 {
                     let cookie = value[utf8.index(after: equals)..<pairEnd]
-                    return cookie.isEmpty ? nil : String(cookie)
+                    return cookie.isEmpty ? nil : cookie
                 }
                 pairStart = pairEnd == utf8.endIndex ? pairEnd : utf8.index(after: pairEnd)
             }
