@@ -60,17 +60,16 @@ final class RequestHeadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
 
     /// At the deadline: close if the connection has waited the whole timeout, else look again
     /// when its current wait would end.
+    /// The timer runs on the channel's loop and is cancelled when the handler goes, so the
+    /// context it holds is always this handler's, still in the pipeline.
     private func schedule(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let channel = context.channel
-        timer = context.eventLoop.scheduleTask(deadline: deadline) {
-            let this = handler.value
-            this.timer = nil
-            guard let since = this.waitingSince else { return }
-            if NIODeadline.now() >= since + this.timeout {
-                channel.close(promise: nil)
-            } else if let context = try? channel.pipeline.syncOperations.context(handler: this) {
-                this.schedule(context, at: since + this.timeout)
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.timer = nil
+            guard let since = self.waitingSince else { return }
+            if NIODeadline.now() >= since + self.timeout {
+                context.channel.close(promise: nil)
+            } else {
+                self.schedule(context, at: since + self.timeout)
             }
         }
     }
