@@ -11,3 +11,10 @@ public enum DurationText {
         return nil
     }
 }
+
+extension Duration {
+    /// Seconds with their fraction, for reports and result files.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

@@ -9,8 +9,8 @@ public enum Pacing: Sendable, Hashable {
 }
 
 /// Drives one keep-alive connection from its event loop, as wrk does: the next request is
-/// written by the handler once a response ends (closed loop; at the end of the loop's turn
-/// when it has a `SendBatch`) or at its intended time (open loop), and every latency is taken
+/// written by the handler once a response ends (closed loop; through the loop's `SendBatch`,
+/// at the end of the loop's turn) or at its intended time (open loop), and every latency is taken
 /// on the event loop, with no task hop in between.
 /// Responses are framed by `HTTPResponseScanner`, which allocates nothing per header.
 final class LoadConnectionHandler: ChannelInboundHandler {
@@ -31,8 +31,8 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         /// No request starts at or after this.
         var stopAt: NIODeadline
         var progress: LiveProgress?
-        /// Where closed-loop requests wait for the end of the loop's turn; nil sends each at once.
-        var sendBatch: NIOLoopBoundBox<SendBatch>?
+        /// Where closed-loop requests wait for the end of the loop's turn (one per event loop).
+        var sendBatch: NIOLoopBoundBox<SendBatch>
     }
 
     private let plan: Plan
@@ -130,8 +130,8 @@ final class LoadConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
-        if case .closedLoop = plan.pacing, let sendBatch = plan.sendBatch, now >= plan.firstStart {
-            sendBatch.value.add(self, context: context)
+        if case .closedLoop = plan.pacing, now >= plan.firstStart {
+            plan.sendBatch.value.add(self, context: context)
             return
         }
         scheduleNext(context: context, after: now)

@@ -37,8 +37,8 @@ public struct LoadRunner: Sendable {
         }
     }
 
-    /// The events from `start` (inclusive) to `end` (exclusive) of the measured time, each at its
-    /// moment after `measureFrom`, one after another; `offset` is where this stage starts.
+    /// The stage's `due` events, each at its moment after `measureFrom`, one after another;
+    /// `offset` is where this stage starts in the measured time.
     private func perform(_ due: [TimedEvent], measureFrom: NIODeadline, offset: TimeAmount) async -> [EventRecord] {
         var records: [EventRecord] = []
         for event in due {

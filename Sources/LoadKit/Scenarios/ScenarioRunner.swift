@@ -100,8 +100,7 @@ public struct ScenarioRunner: Sendable {
         let after = await redisCommandCounts(nodes)
         var delta: [String: Double] = [:]
         for (command, count) in after { delta[command] = max(0, count - (before[command] ?? 0)) }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return (results, RedisLoad(commands: delta.filter { $0.value > 0 }, seconds: seconds))
+        return (results, RedisLoad(commands: delta.filter { $0.value > 0 }, seconds: elapsed.seconds))
     }
 
     /// One result per run of phases on the same targets (one in all, unless phases name `nodes`).
@@ -232,7 +231,7 @@ struct RevocationProbe: Sendable {
                 ok = false
                 parts.append("\(mode) still accepted by some node after \(deadline.nanoseconds / 1_000_000_000) s")
             } else if let slowest = times.compactMap({ $0 }).max() {
-                let seconds = Double(slowest.components.seconds) + Double(slowest.components.attoseconds) / 1e18
+                let seconds = slowest.seconds
                 values["\(mode)_revoked_s"] = (seconds * 10_000).rounded() / 10_000
                 parts.append("\(mode) refused by all \(nodes.count) nodes after \(ConsoleTable.micros(UInt64(seconds * 1e6)))")
             }
