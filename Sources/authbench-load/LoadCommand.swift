@@ -95,30 +95,40 @@ struct LoadOptions: ParsableArguments {
 
     /// Runs `plan` with the live progress line on stderr.
     func measure(_ plan: LoadPlan) async throws -> LoadResult {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let progress = LiveProgress()
-        do {
-            let result = try await withThrowingTaskGroup(of: LoadResult?.self) { tasks in
-                tasks.addTask { try await LoadRunner(plan: plan, group: group, progress: progress).run() }
-                tasks.addTask {
-                    await ProgressLine(progress: progress, warmup: plan.warmup).show()
-                    return nil
-                }
-                var finished: LoadResult?
-                for try await value in tasks {
-                    if let value {
-                        finished = value
-                        tasks.cancelAll()
-                    }
-                }
-                return finished!
-            }
-            try await group.shutdownGracefully()
-            return result
-        } catch {
-            try? await group.shutdownGracefully()
-            throw error
+        try await measureWithProgress(threads: threads, warmup: plan.warmup) { group, progress in
+            try await LoadRunner(plan: plan, group: group, progress: progress).run()
         }
+    }
+}
+
+/// Runs `body` on an event-loop group of `threads` threads while the live progress line shows
+/// on stderr; the group is shut down after, also when `body` throws.
+func measureWithProgress<Measured: Sendable>(
+    threads: Int, warmup: TimeAmount, _ body: @escaping @Sendable (any EventLoopGroup, LiveProgress) async throws -> Measured
+) async throws -> Measured {
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+    let progress = LiveProgress()
+    do {
+        let measured = try await withThrowingTaskGroup(of: Measured?.self) { tasks in
+            tasks.addTask { try await body(group, progress) }
+            tasks.addTask {
+                await ProgressLine(progress: progress, warmup: warmup).show()
+                return nil
+            }
+            var finished: Measured?
+            for try await value in tasks {
+                if let value {
+                    finished = value
+                    tasks.cancelAll()
+                }
+            }
+            return finished!
+        }
+        try await group.shutdownGracefully()
+        return measured
+    } catch {
+        try? await group.shutdownGracefully()
+        throw error
     }
 }
 
@@ -392,36 +402,19 @@ struct ScenarioCommand: AsyncParsableCommand {
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be from 1 to 256") }
         let secret = password ?? ProcessInfo.processInfo.environment["AUTHBENCH_LOAD_PASSWORD"] ?? ""
         guard !secret.isEmpty else { throw ValidationError("--password (or AUTHBENCH_LOAD_PASSWORD) is needed to log the users in") }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let progress = LiveProgress()
-        let runner = ScenarioRunner(
-            scenario: scenario, clusterDirectory: cluster, clusterScript: clusterScript, password: secret, group: group, progress: progress)
         let seconds = String(format: "%g", Double(scenario.totalDuration.nanoseconds) / 1e9)
-        let warmup = scenario.warmup
         FileHandle.standardError.write(Data("authbench-load: scenario \(scenario.name): \(scenario.phases.count) phase(s), \(seconds) s measured, \(scenario.events.count) event(s)\n".utf8))
         let results: [LoadResult]
         let redisLoad: ScenarioRunner.RedisLoad
         do {
-            (results, redisLoad) = try await withThrowingTaskGroup(of: ([LoadResult], ScenarioRunner.RedisLoad)?.self) { tasks in
-                tasks.addTask { try await runner.runMeasuringRedis() }
-                tasks.addTask {
-                    await ProgressLine(progress: progress, warmup: warmup).show()
-                    return nil
-                }
-                var finished: ([LoadResult], ScenarioRunner.RedisLoad)?
-                for try await value in tasks where value != nil {
-                    finished = value
-                    tasks.cancelAll()
-                }
-                return finished!
+            (results, redisLoad) = try await measureWithProgress(threads: threads, warmup: scenario.warmup) { [scenario, cluster, clusterScript] group, progress in
+                try await ScenarioRunner(
+                    scenario: scenario, clusterDirectory: cluster, clusterScript: clusterScript, password: secret, group: group,
+                    progress: progress
+                ).runMeasuringRedis()
             }
-            try await group.shutdownGracefully()
         } catch let error as ScenarioRunner.Failure {
-            try? await group.shutdownGracefully()
             throw ValidationError(error.description)
-        } catch {
-            try? await group.shutdownGracefully()
-            throw error
         }
         let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "")
         let directory = URL(fileURLWithPath: out ?? "results/scenario-\(scenario.name)-\(stamp)")
