@@ -93,55 +93,44 @@ public enum Base64URL {
         input.withUnsafeBufferPointer { decode(bytes: $0) }
     }
 
+    private struct NotBase64URL: Error {}
+
     private static func decode(bytes input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         let remainder = input.count % 4
         guard remainder != 1 else { return nil }
         let outputCount = input.count / 4 * 3 + (remainder == 0 ? 0 : remainder - 1)
-        var valid = true
-        let output = values.withUnsafeBufferPointer { values in
-            [UInt8](unsafeUninitializedCapacity: outputCount) { output, initialized in
+        return values.withUnsafeBufferPointer { values in
+            try? [UInt8](unsafeUninitializedCapacity: outputCount) { output, initialized in
                 var accumulator: UInt32 = 0
                 var count = 0
-                var written = 0
                 for byte in input {
                     let value = values[Int(byte)]
-                    guard value != 0xFF else {
-                        valid = false
-                        return
-                    }
+                    guard value != 0xFF else { throw NotBase64URL() }
                     accumulator = accumulator << 6 | UInt32(value)
                     count += 1
                     if count == 4 {
-                        output[written] = UInt8(truncatingIfNeeded: accumulator >> 16)
-                        output[written + 1] = UInt8(truncatingIfNeeded: accumulator >> 8)
-                        output[written + 2] = UInt8(truncatingIfNeeded: accumulator)
-                        written += 3
+                        output[initialized] = UInt8(truncatingIfNeeded: accumulator >> 16)
+                        output[initialized + 1] = UInt8(truncatingIfNeeded: accumulator >> 8)
+                        output[initialized + 2] = UInt8(truncatingIfNeeded: accumulator)
+                        initialized += 3
                         accumulator = 0
                         count = 0
                     }
                 }
                 switch count {
                 case 2:
-                    guard accumulator & 0x0F == 0 else {
-                        valid = false
-                        return
-                    }
-                    output[written] = UInt8(truncatingIfNeeded: accumulator >> 4)
-                    written += 1
+                    guard accumulator & 0x0F == 0 else { throw NotBase64URL() }
+                    output[initialized] = UInt8(truncatingIfNeeded: accumulator >> 4)
+                    initialized += 1
                 case 3:
-                    guard accumulator & 0x03 == 0 else {
-                        valid = false
-                        return
-                    }
-                    output[written] = UInt8(truncatingIfNeeded: accumulator >> 10)
-                    output[written + 1] = UInt8(truncatingIfNeeded: accumulator >> 2)
-                    written += 2
+                    guard accumulator & 0x03 == 0 else { throw NotBase64URL() }
+                    output[initialized] = UInt8(truncatingIfNeeded: accumulator >> 10)
+                    output[initialized + 1] = UInt8(truncatingIfNeeded: accumulator >> 2)
+                    initialized += 2
                 default:
                     break
                 }
-                initialized = written
             }
         }
-        return valid ? output : nil
     }
 }
