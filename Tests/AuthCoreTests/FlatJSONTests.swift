@@ -66,6 +66,15 @@ import Testing
         #expect(claims?.iat == 1)
     }
 
+    @Test func claimNamesAreReadWithTheirEscapesResolved() {
+        let rest = #""aud":"a","sub":"ann","name":"Ann","role":"admin","iat":1,"exp":2,"jti":"j""#
+        #expect(AccessTokenClaims.decode(Array(#"{"\u0069ss":"i",\#(rest)}"#.utf8))?.iss == "i")
+        #expect(AccessTokenClaims.decode(Array(#"{"iss":"i","\u0069ss":"k",\#(rest)}"#.utf8)) == nil)
+        #expect(AccessTokenClaims.decode(Array(#"{"iss":"i","x":1,"x":2,\#(rest)}"#.utf8)) == nil, "an unknown member named twice")
+        #expect(AccessTokenClaims.decode(Array(#"{"iss":"i","is":1,"issu":2,"\u0000iss":3,\#(rest)}"#.utf8))?.iss == "i")
+        #expect(AccessTokenClaims.decode(Array(#"{"iss":"i",\#(rest.replacingOccurrences(of: "\"role\"", with: "\"rol\""))}"#.utf8)) == nil)
+    }
+
     @Test func sessionsRoundTrip() throws {
         let session = StoredSession(user: UserClaims(sub: "u\"1", name: "Zoë", role: .writer), created: 10, absoluteExpiry: 20)
         let json = try JSONEncoder().encode(session)

@@ -16,6 +16,18 @@ import Testing
         }
     }
 
+    @Test func authorizationReadsAsTheHeaderSubscriptDoes() {
+        let cases: [[String]] = [[], ["Bearer abc"], [""], ["Bearer a", "Bearer b"], ["Basic x", "Bearer y", "Bearer z"]]
+        for values in cases {
+            var headers: HTTPFields = [.cookie: "a=1", .accept: "*/*"]
+            for value in values { headers.append(HTTPField(name: .authorization, value: value)) }
+            headers.append(HTTPField(name: .userAgent, value: "test"))
+            #expect(CredentialAuthenticator.authorization(in: headers) == headers[.authorization], "\(values)")
+        }
+        #expect(CredentialAuthenticator.authorization(in: [.authorization: "Bearer a", .proxyAuthorization: "b"]) == "Bearer a")
+        #expect(CredentialAuthenticator.authorization(in: [HTTPField.Name("AUTHORIZATION")!: "Bearer a"]) == "Bearer a")
+    }
+
     @Test func sessionCookieReadsAsHummingbirdsCookiesDo() {
         let cases: [[String]] = [
             ["sid=abc"], ["a=1; sid=abc; b=2"], ["a=1;sid=abc"], ["sid=abc; sid=def"], ["xsid=abc"], ["sid"], ["sid="],

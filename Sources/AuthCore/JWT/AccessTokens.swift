@@ -18,20 +18,49 @@ public struct AccessTokenClaims: Codable, Sendable, Hashable {
     /// The claims of a token's payload: the flat-JSON fast path, `JSONDecoder` for payloads
     /// it leaves alone; nil when they are not JSON, name a claim twice, or lack one.
     static func decode(_ payload: [UInt8]) -> AccessTokenClaims? {
+        var members = Members()
         do {
-            if let members = try FlatJSON.parse(payload) { return AccessTokenClaims(members: members) }
+            if try FlatJSON.parse(payload, into: &members) { return AccessTokenClaims(members) }
         } catch {
             return nil
         }
         return try? JSONDecoder().decode(AccessTokenClaims.self, from: Data(payload))
     }
 
-    private init?(members: FlatJSON.Object) {
-        guard let iss = members["iss"]?.string, let sub = members["sub"]?.string, let name = members["name"]?.string,
-            let role = members["role"]?.string.flatMap(Role.init(rawValue:)), let iat = members["iat"]?.integer,
-            let exp = members["exp"]?.integer, let jti = members["jti"]?.string
+    /// A payload's members: API.md's claims matched by their bytes (no String per name, no
+    /// lookups by name), any other member kept only so that naming it twice is refused too.
+    private struct Members: FlatJSON.Members {
+        var iss, aud, sub, name, role, iat, exp, jti, nbf: FlatJSON.Value?
+        var others = FlatJSON.Object()
+
+        mutating func add(_ name: ArraySlice<UInt8>, _ value: FlatJSON.Value) -> Bool {
+            func named(_ claim: StaticString) -> Bool {
+                name.count == claim.utf8CodeUnitCount && name.elementsEqual(UnsafeBufferPointer(start: claim.utf8Start, count: name.count))
+            }
+            func fill(_ slot: inout FlatJSON.Value?) -> Bool {
+                guard slot == nil else { return false }
+                slot = value
+                return true
+            }
+            if named("iss") { return fill(&iss) }
+            if named("aud") { return fill(&aud) }
+            if named("sub") { return fill(&sub) }
+            if named("name") { return fill(&self.name) }
+            if named("role") { return fill(&role) }
+            if named("iat") { return fill(&iat) }
+            if named("exp") { return fill(&exp) }
+            if named("jti") { return fill(&jti) }
+            if named("nbf") { return fill(&nbf) }
+            return others.add(name, value)
+        }
+    }
+
+    private init?(_ members: Members) {
+        guard let iss = members.iss?.string, let sub = members.sub?.string, let name = members.name?.string,
+            let role = members.role?.string.flatMap(Role.init(rawValue:)), let iat = members.iat?.integer,
+            let exp = members.exp?.integer, let jti = members.jti?.string
         else { return nil }
-        switch members["aud"] {
+        switch members.aud {
         case .string(let single):
             aud = single
         case .strings(let many):
@@ -40,7 +69,7 @@ public struct AccessTokenClaims: Codable, Sendable, Hashable {
         default:
             return nil
         }
-        if let nbf = members["nbf"] {
+        if let nbf = members.nbf {
             guard let value = nbf.integer else { return nil }
             self.nbf = value
         }

@@ -11,15 +11,16 @@ public enum JWTAlgorithmName: String, Sendable, CaseIterable {
 }
 
 /// One key of the ring: its `kid`, the algorithm it is fixed to, jwt-kit's signer, and
-/// its public JWK (nil for HMAC, whose key is secret).
-public struct JWTSigningKey: Sendable {
+/// its public JWK (nil for HMAC, whose key is secret). A class: every token looks its key up,
+/// and a reference costs one retain where this struct's copy cost six.
+public final class JWTSigningKey: Sendable {
     public let kid: String
     public let algorithm: JWTAlgorithmName
     let signer: any JWTAlgorithm
     public let publicJWK: [String: String]?
-    /// HS256 only: HMAC already keyed with the secret, copied for each token (swift-crypto;
-    /// jwt-kit's signer gives the same MAC, which the tests hold it to).
-    let keyedHMAC: HMAC<SHA256>?
+    /// HS256 only: the HMAC keyed with the secret, copied for each token (jwt-kit's signer
+    /// gives the same MAC, which the tests hold it to).
+    let keyedHMAC: KeyedHMACSHA256?
     /// The base64url header this node puts on tokens signed with this key.
     let encodedHeader: [UInt8]
 
@@ -28,23 +29,26 @@ public struct JWTSigningKey: Sendable {
         self.algorithm = algorithm
         self.signer = signer
         self.publicJWK = publicJWK
-        self.keyedHMAC = hmacKey.map { HMAC<SHA256>(key: $0) }
+        self.keyedHMAC = hmacKey.map { key in KeyedHMACSHA256(key: key.withUnsafeBytes { Array($0) }) }
         self.encodedHeader = Array(Base64URL.encode(Array(#"{"alg":"\#(algorithm.rawValue)","typ":"JWT","kid":"\#(kid)"}"#.utf8)).utf8)
+    }
+
+    func writesHeader(_ encoded: ArraySlice<UInt8>) -> Bool {
+        encodedHeader.count == encoded.count
+            && encodedHeader.withUnsafeBytes { own in encoded.withUnsafeBytes { memcmp(own.baseAddress!, $0.baseAddress!, own.count) == 0 } }
     }
 
     /// True when `signature` is this key's signature of `input`.
     func verifies(_ signature: [UInt8], of input: ArraySlice<UInt8>) -> Bool {
-        if var hmac = keyedHMAC {
-            hmac.update(data: input)
-            return hmac.finalize().withUnsafeBytes { constantTimeEqual($0, signature) }
+        if let hmac = keyedHMAC {
+            return input.withUnsafeBytes { hmac.authenticationCode(for: $0) }.withUnsafeBytes { constantTimeEqual($0, signature) }
         }
         return (try? signer.verify(signature, signs: input)) == true
     }
 
     func sign(_ input: [UInt8]) throws -> [UInt8] {
-        if var hmac = keyedHMAC {
-            hmac.update(data: input)
-            return Array(hmac.finalize())
+        if let hmac = keyedHMAC {
+            return Array(hmac.authenticationCode(for: input))
         }
         return try signer.sign(input)
     }
@@ -87,8 +91,8 @@ public struct JWTKeyRing: Sendable {
 
     /// The key whose own header is exactly `encodedHeader`, without decoding it.
     func key(encodedHeader: ArraySlice<UInt8>) -> JWTSigningKey? {
-        if current.encodedHeader.elementsEqual(encodedHeader) { return current }
-        return byKID.values.first { $0.encodedHeader.elementsEqual(encodedHeader) }
+        if current.writesHeader(encodedHeader) { return current }
+        return byKID.values.first { $0.writesHeader(encodedHeader) }
     }
 
     public var keys: [JWTSigningKey] { Array(byKID.values).sorted { $0.kid < $1.kid } }

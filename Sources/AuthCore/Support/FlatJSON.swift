@@ -22,10 +22,16 @@ enum FlatJSON {
         }
     }
 
+    /// Where the parser puts an object's members as it reads them.
+    protocol Members {
+        /// False when `name` (its UTF-8, escapes resolved) is already there.
+        mutating func add(_ name: ArraySlice<UInt8>, _ value: Value) -> Bool
+    }
+
     /// An object's members in the order written. A dictionary would cost more than the parse:
     /// its storage is a generic type the runtime looks up on every allocation, and these
     /// objects have a handful of members.
-    struct Object {
+    struct Object: Members {
         struct Member {
             var name: String
             var value: Value
@@ -55,13 +61,23 @@ enum FlatJSON {
             members.append(Member(name: name, value: value))
             return true
         }
+
+        mutating func add(_ name: ArraySlice<UInt8>, _ value: Value) -> Bool {
+            add(String(decoding: name, as: UTF8.self), value)
+        }
     }
 
     struct Malformed: Error {}
 
     static func parse(_ bytes: [UInt8]) throws(Malformed) -> Object? {
+        var object = Object()
+        return try parse(bytes, into: &object) ? object : nil
+    }
+
+    /// False for JSON this parser leaves to `JSONDecoder`.
+    static func parse(_ bytes: [UInt8], into members: inout some Members) throws(Malformed) -> Bool {
         var parser = Parser(bytes: bytes)
-        return try parser.object()
+        return try parser.object(into: &members)
     }
 
     private struct Parser {
@@ -72,10 +88,9 @@ enum FlatJSON {
             self.bytes = bytes
         }
 
-        mutating func object() throws(Malformed) -> Object? {
+        mutating func object(into members: inout some Members) throws(Malformed) -> Bool {
             skipWhitespace()
             guard next() == UInt8(ascii: "{") else { throw Malformed() }
-            var members = Object()
             skipWhitespace()
             if peek() == UInt8(ascii: "}") {
                 index += 1
@@ -83,11 +98,11 @@ enum FlatJSON {
                 memberLoop: while true {
                     skipWhitespace()
                     guard peek() == UInt8(ascii: "\"") else { throw Malformed() }
-                    let name = try string()
+                    let name = try stringBytes()
                     skipWhitespace()
                     guard next() == UInt8(ascii: ":") else { throw Malformed() }
                     skipWhitespace()
-                    guard let value = try value() else { return nil }
+                    guard let value = try value() else { return false }
                     guard members.add(name, value) else { throw Malformed() }
                     skipWhitespace()
                     switch next() {
@@ -99,7 +114,7 @@ enum FlatJSON {
             }
             skipWhitespace()
             guard index == bytes.count else { throw Malformed() }
-            return members
+            return true
         }
 
         /// Nil for a value this parser leaves to `JSONDecoder`.
@@ -137,22 +152,26 @@ enum FlatJSON {
         }
 
         mutating func string() throws(Malformed) -> String {
+            String(decoding: try stringBytes(), as: UTF8.self)
+        }
+
+        /// A string's UTF-8, escapes resolved and validated: a slice of the input when it has no escapes.
+        mutating func stringBytes() throws(Malformed) -> ArraySlice<UInt8> {
             index += 1
             let start = index
             while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"), bytes[index] >= 0x20 {
                 index += 1
             }
             if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
-                let text = try Self.text(bytes[start..<index])
                 index += 1
-                return text
+                return try Self.validated(bytes[start..<(index - 1)])
             }
             var output = Array(bytes[start..<index])
             while true {
                 guard let byte = next() else { throw Malformed() }
                 switch byte {
                 case UInt8(ascii: "\""):
-                    return try Self.text(output[...])
+                    return try Self.validated(output[...])
                 case UInt8(ascii: "\\"):
                     guard let escape = next() else { throw Malformed() }
                     switch escape {
@@ -175,10 +194,9 @@ enum FlatJSON {
 
         /// ASCII, the common case, needs no validation (`String(validating:)` is generic and
         /// not specialized: it looks up type metadata on every call).
-        static func text(_ utf8: ArraySlice<UInt8>) throws(Malformed) -> String {
-            if utf8.allSatisfy({ $0 < 0x80 }) { return String(decoding: utf8, as: UTF8.self) }
-            guard let text = String(validating: utf8, as: UTF8.self) else { throw Malformed() }
-            return text
+        static func validated(_ utf8: ArraySlice<UInt8>) throws(Malformed) -> ArraySlice<UInt8> {
+            guard utf8.allSatisfy({ $0 < 0x80 }) || String(validating: utf8, as: UTF8.self) != nil else { throw Malformed() }
+            return utf8
         }
 
         mutating func unicodeEscape() throws(Malformed) -> [UInt8] {

@@ -21,8 +21,11 @@ struct JSONResponse {
     func response(status: HTTPResponse.Status = .ok) -> Response {
         var body = buffer
         body.writeInteger(UInt8(ascii: "}"))
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: body))
+        return Response(status: status, headers: Self.headers, body: .init(byteBuffer: body))
     }
+
+    /// Built once: a literal would check the field's name and value again on every response.
+    static let headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
 
     /// A JSON string literal (RFC 8259 escapes; control characters as \u00XX).
     static func writeQuoted(_ value: String, into buffer: inout ByteBuffer) {

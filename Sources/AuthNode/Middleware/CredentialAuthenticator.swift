@@ -12,7 +12,7 @@ struct CredentialAuthenticator: AuthenticatorMiddleware {
     let revocation: RevocationMode
 
     func authenticate(request: Request, context: Context) async throws -> Identity? {
-        let authorization = request.headers[.authorization]
+        let authorization = Self.authorization(in: request.headers)
         let sessionID = Self.sessionCookie(in: request.headers).map(String.init)
         switch (authorization, sessionID) {
         case (.some, .some):
@@ -51,6 +51,18 @@ struct CredentialAuthenticator: AuthenticatorMiddleware {
             throw invalid("the access token has been revoked")
         }
         return Identity(user: claims.user, credential: .accessToken(claims))
+    }
+
+    /// The Authorization header's value, as `headers[.authorization]` gives it (several fields
+    /// joined by ", ", which no token then matches) but without joining the one a request has:
+    /// the subscript joins through unspecialized generic code and copies the value.
+    static func authorization(in headers: HTTPFields) -> String? {
+        var found: String?
+        for field in headers where field.name == .authorization {
+            guard found == nil else { return headers[.authorization] }
+            found = field.value
+        }
+        return found
     }
 
     /// The token of `Bearer <token>`, the scheme in any letter case (RFC 9110); nil for

@@ -25,7 +25,7 @@ struct ErrorMiddleware: RouterMiddleware {
 
     /// The mode API.md assigns by credential.
     static func mode(of request: Request) -> String {
-        switch (request.headers[.authorization] != nil, CredentialAuthenticator.sessionCookie(in: request.headers) != nil) {
+        switch (request.headers.contains(.authorization), CredentialAuthenticator.sessionCookie(in: request.headers) != nil) {
         case (true, true): "ambiguous"
         case (true, false): "jwt"
         case (false, true): "session"

@@ -54,7 +54,7 @@ struct APIRoutes {
         echo.writeString(#","article":"#)
         echo.writeBytes(bytes)
         echo.writeString("}")
-        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: echo))
+        return Response(status: .ok, headers: JSONResponse.headers, body: .init(byteBuffer: echo))
     }
 
     private func articleID(_ context: NodeRequestContext) throws -> String {
