@@ -22,6 +22,23 @@ import Testing
         #expect(parsed == ["name": awkward, "empty": ""])
     }
 
+    @Test func membersAreWrittenInOrder() throws {
+        #expect(String(buffer: JSONResponse().body) == "{}")
+        var json = JSONResponse()
+        json.add("a", "1")
+        #expect(String(buffer: json.body) == #"{"a":"1"}"#)
+        json.add("sub", "Zoë \"Q\"")
+        json.add("role", "")
+        #expect(String(buffer: json.body) == #"{"a":"1","sub":"Zoë \"Q\"","role":""}"#)
+        var long = JSONResponse()
+        let values = ["a": String(repeating: "\u{1}", count: 30), "b": String(repeating: "é\"", count: 50), "c": "end"]
+        long.add("a", values["a"]!)
+        long.add("b", values["b"]!)
+        long.add("c", values["c"]!)
+        let parsed = try JSONSerialization.jsonObject(with: Data(buffer: long.body)) as? [String: String]
+        #expect(parsed == values, "a body past its first 128 bytes grows")
+    }
+
     @Test func everyStringReadsBackAsItself() throws {
         for value in ["", "plain", "Zoë 😀", "a\"b", "back\\slash", "line\nbreak", "\u{7F}", "\u{1F}", "é\"é", String(repeating: "x", count: 300)] {
             var quoted = ByteBuffer()

@@ -2,15 +2,21 @@ import AuthCore
 import Hummingbird
 import HummingbirdAuth
 
-/// Who made the request and how they proved it.
-public struct Identity: Sendable {
+/// Who made the request and how they proved it. A class: the request context that holds it
+/// is copied at every middleware, and a token's claims are a dozen references.
+public final class Identity: Sendable {
     public enum Credential: Sendable {
         case session(id: String)
         case accessToken(AccessTokenClaims)
     }
 
-    public var user: UserClaims
-    public var credential: Credential
+    public let user: UserClaims
+    public let credential: Credential
+
+    init(user: UserClaims, credential: Credential) {
+        self.user = user
+        self.credential = credential
+    }
 
     public var mode: String {
         switch credential {
