@@ -26,4 +26,16 @@ import Testing
         #expect(Base64URL.decode("QUI") == [0x41, 0x42])
         #expect(Base64URL.decode("") == [])
     }
+
+    @Test func refusesAForeignCharacterAtEveryPosition() {
+        let valid = Array(Base64URL.encode(Array(0..<20 as Range<UInt8>)).utf8)
+        #expect(Base64URL.decode(String(decoding: valid, as: UTF8.self)) == Array(0..<20))
+        for position in valid.indices {
+            for foreign in Array("=+/ .\0".utf8) + [0x7F, 0x80, 0xC3, 0xFF] {
+                var changed = valid
+                changed[position] = foreign
+                #expect(Base64URL.decode(String(decoding: changed, as: UTF8.self)) == nil, "\(position) \(foreign)")
+            }
+        }
+    }
 }

@@ -30,28 +30,51 @@ public struct AccessTokenClaims: Codable, Sendable, Hashable {
     /// A payload's members: API.md's claims matched by their bytes (no String per name, no
     /// lookups by name), any other member kept only so that naming it twice is refused too.
     private struct Members: FlatJSON.Members {
+        enum Name { case iss, aud, sub, name, role, iat, exp, jti, nbf, other(String) }
+
         var iss, aud, sub, name, role, iat, exp, jti, nbf: FlatJSON.Value?
         var others = FlatJSON.Object()
 
-        mutating func add(_ name: ArraySlice<UInt8>, _ value: FlatJSON.Value) -> Bool {
-            func named(_ claim: StaticString) -> Bool {
-                name.count == claim.utf8CodeUnitCount && name.elementsEqual(UnsafeBufferPointer(start: claim.utf8Start, count: name.count))
+        func name(_ utf8: UnsafeBufferPointer<UInt8>) -> Name {
+            func `is`(_ claim: StaticString) -> Bool {
+                memcmp(utf8.baseAddress!, claim.utf8Start, claim.utf8CodeUnitCount) == 0
             }
+            switch utf8.count {
+            case 3:
+                if `is`("iss") { return .iss }
+                if `is`("aud") { return .aud }
+                if `is`("sub") { return .sub }
+                if `is`("iat") { return .iat }
+                if `is`("exp") { return .exp }
+                if `is`("jti") { return .jti }
+                if `is`("nbf") { return .nbf }
+            case 4:
+                if `is`("name") { return .name }
+                if `is`("role") { return .role }
+            default:
+                break
+            }
+            return .other(String(decoding: utf8, as: UTF8.self))
+        }
+
+        mutating func add(_ name: Name, _ value: FlatJSON.Value) -> Bool {
             func fill(_ slot: inout FlatJSON.Value?) -> Bool {
                 guard slot == nil else { return false }
                 slot = value
                 return true
             }
-            if named("iss") { return fill(&iss) }
-            if named("aud") { return fill(&aud) }
-            if named("sub") { return fill(&sub) }
-            if named("name") { return fill(&self.name) }
-            if named("role") { return fill(&role) }
-            if named("iat") { return fill(&iat) }
-            if named("exp") { return fill(&exp) }
-            if named("jti") { return fill(&jti) }
-            if named("nbf") { return fill(&nbf) }
-            return others.add(name, value)
+            switch name {
+            case .iss: return fill(&iss)
+            case .aud: return fill(&aud)
+            case .sub: return fill(&sub)
+            case .name: return fill(&self.name)
+            case .role: return fill(&role)
+            case .iat: return fill(&iat)
+            case .exp: return fill(&exp)
+            case .jti: return fill(&jti)
+            case .nbf: return fill(&nbf)
+            case .other(let name): return others.add(name, value)
+            }
         }
     }
 

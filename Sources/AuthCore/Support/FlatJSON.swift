@@ -24,8 +24,11 @@ enum FlatJSON {
 
     /// Where the parser puts an object's members as it reads them.
     protocol Members {
-        /// False when `name` (its UTF-8, escapes resolved) is already there.
-        mutating func add(_ name: ArraySlice<UInt8>, _ value: Value) -> Bool
+        associatedtype Name
+        /// What to keep of a member's name (its UTF-8, escapes resolved) while its value is read.
+        func name(_ utf8: UnsafeBufferPointer<UInt8>) -> Name
+        /// False when a member of this name is already there.
+        mutating func add(_ name: Name, _ value: Value) -> Bool
     }
 
     /// An object's members in the order written. A dictionary would cost more than the parse:
@@ -37,11 +40,7 @@ enum FlatJSON {
             var value: Value
         }
 
-        private(set) var members: [Member] = {
-            var members: [Member] = []
-            members.reserveCapacity(12)
-            return members
-        }()
+        private(set) var members: [Member] = []
         /// Names, once there are too many members to compare one by one.
         private var names: Set<String>?
 
@@ -58,12 +57,13 @@ enum FlatJSON {
                 names = Set(members.map(\.name))
             }
             guard names?.insert(name).inserted ?? (self[name] == nil) else { return false }
+            if members.isEmpty { members.reserveCapacity(12) }
             members.append(Member(name: name, value: value))
             return true
         }
 
-        mutating func add(_ name: ArraySlice<UInt8>, _ value: Value) -> Bool {
-            add(String(decoding: name, as: UTF8.self), value)
+        func name(_ utf8: UnsafeBufferPointer<UInt8>) -> String {
+            String(decoding: utf8, as: UTF8.self)
         }
     }
 
@@ -76,15 +76,18 @@ enum FlatJSON {
 
     /// False for JSON this parser leaves to `JSONDecoder`.
     static func parse(_ bytes: [UInt8], into members: inout some Members) throws(Malformed) -> Bool {
-        var parser = Parser(bytes: bytes)
-        return try parser.object(into: &members)
+        try bytes.withUnsafeBufferPointer { bytes throws(Malformed) in
+            var parser = Parser(bytes: bytes)
+            return try parser.object(into: &members)
+        }
     }
 
+    /// Reads the bytes in place: slices of an array would retain it for every string.
     private struct Parser {
-        let bytes: [UInt8]
+        let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
 
-        init(bytes: [UInt8]) {
+        init(bytes: UnsafeBufferPointer<UInt8>) {
             self.bytes = bytes
         }
 
@@ -98,7 +101,7 @@ enum FlatJSON {
                 memberLoop: while true {
                     skipWhitespace()
                     guard peek() == UInt8(ascii: "\"") else { throw Malformed() }
-                    let name = try stringBytes()
+                    let name = try withString { members.name($0) }
                     skipWhitespace()
                     guard next() == UInt8(ascii: ":") else { throw Malformed() }
                     skipWhitespace()
@@ -152,11 +155,12 @@ enum FlatJSON {
         }
 
         mutating func string() throws(Malformed) -> String {
-            String(decoding: try stringBytes(), as: UTF8.self)
+            try withString { String(decoding: $0, as: UTF8.self) }
         }
 
-        /// A string's UTF-8, escapes resolved and validated: a slice of the input when it has no escapes.
-        mutating func stringBytes() throws(Malformed) -> ArraySlice<UInt8> {
+        /// Calls `body` with a string's UTF-8, escapes resolved and validated: the input's own
+        /// bytes when it has no escapes.
+        mutating func withString<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) throws(Malformed) -> Result {
             index += 1
             let start = index
             while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"), bytes[index] >= 0x20 {
@@ -164,14 +168,19 @@ enum FlatJSON {
             }
             if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
                 index += 1
-                return try Self.validated(bytes[start..<(index - 1)])
+                let utf8 = UnsafeBufferPointer(rebasing: bytes[start..<(index - 1)])
+                try Self.validate(utf8)
+                return body(utf8)
             }
             var output = Array(bytes[start..<index])
             while true {
                 guard let byte = next() else { throw Malformed() }
                 switch byte {
                 case UInt8(ascii: "\""):
-                    return try Self.validated(output[...])
+                    return try output.withUnsafeBufferPointer { (utf8) throws(Malformed) in
+                        try Self.validate(utf8)
+                        return body(utf8)
+                    }
                 case UInt8(ascii: "\\"):
                     guard let escape = next() else { throw Malformed() }
                     switch escape {
@@ -194,9 +203,8 @@ enum FlatJSON {
 
         /// ASCII, the common case, needs no validation (`String(validating:)` is generic and
         /// not specialized: it looks up type metadata on every call).
-        static func validated(_ utf8: ArraySlice<UInt8>) throws(Malformed) -> ArraySlice<UInt8> {
+        static func validate(_ utf8: UnsafeBufferPointer<UInt8>) throws(Malformed) {
             guard utf8.allSatisfy({ $0 < 0x80 }) || String(validating: utf8, as: UTF8.self) != nil else { throw Malformed() }
-            return utf8
         }
 
         mutating func unicodeEscape() throws(Malformed) -> [UInt8] {
@@ -256,7 +264,7 @@ enum FlatJSON {
 
         /// At most 16 characters: exact in an Int64, and its Double rounds as `Double(String)`
         /// would. NumericDates are read without making a String.
-        func integer(_ text: ArraySlice<UInt8>) -> Double {
+        func integer(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> Double {
             var magnitude: Int64 = 0
             for byte in text where byte != UInt8(ascii: "-") {
                 magnitude = magnitude * 10 + Int64(byte - UInt8(ascii: "0"))

@@ -101,31 +101,35 @@ public enum Base64URL {
         let outputCount = input.count / 4 * 3 + (remainder == 0 ? 0 : remainder - 1)
         return values.withUnsafeBufferPointer { values in
             try? [UInt8](unsafeUninitializedCapacity: outputCount) { output, initialized in
-                var accumulator: UInt32 = 0
-                var count = 0
-                for byte in input {
+                // Four characters at a time; a character outside the alphabet is 0xFF, whose
+                // high bits no value of the alphabet has.
+                var index = 0
+                while index + 4 <= input.count {
+                    let first = values[Int(input[index])], second = values[Int(input[index + 1])]
+                    let third = values[Int(input[index + 2])], fourth = values[Int(input[index + 3])]
+                    guard (first | second | third | fourth) & 0xC0 == 0 else { throw NotBase64URL() }
+                    let group = UInt32(first) << 18 | UInt32(second) << 12 | UInt32(third) << 6 | UInt32(fourth)
+                    output[initialized] = UInt8(truncatingIfNeeded: group >> 16)
+                    output[initialized + 1] = UInt8(truncatingIfNeeded: group >> 8)
+                    output[initialized + 2] = UInt8(truncatingIfNeeded: group)
+                    initialized += 3
+                    index += 4
+                }
+                var group: UInt32 = 0
+                for byte in input[index...] {
                     let value = values[Int(byte)]
                     guard value != 0xFF else { throw NotBase64URL() }
-                    accumulator = accumulator << 6 | UInt32(value)
-                    count += 1
-                    if count == 4 {
-                        output[initialized] = UInt8(truncatingIfNeeded: accumulator >> 16)
-                        output[initialized + 1] = UInt8(truncatingIfNeeded: accumulator >> 8)
-                        output[initialized + 2] = UInt8(truncatingIfNeeded: accumulator)
-                        initialized += 3
-                        accumulator = 0
-                        count = 0
-                    }
+                    group = group << 6 | UInt32(value)
                 }
-                switch count {
+                switch remainder {
                 case 2:
-                    guard accumulator & 0x0F == 0 else { throw NotBase64URL() }
-                    output[initialized] = UInt8(truncatingIfNeeded: accumulator >> 4)
+                    guard group & 0x0F == 0 else { throw NotBase64URL() }
+                    output[initialized] = UInt8(truncatingIfNeeded: group >> 4)
                     initialized += 1
                 case 3:
-                    guard accumulator & 0x03 == 0 else { throw NotBase64URL() }
-                    output[initialized] = UInt8(truncatingIfNeeded: accumulator >> 10)
-                    output[initialized + 1] = UInt8(truncatingIfNeeded: accumulator >> 2)
+                    guard group & 0x03 == 0 else { throw NotBase64URL() }
+                    output[initialized] = UInt8(truncatingIfNeeded: group >> 10)
+                    output[initialized + 1] = UInt8(truncatingIfNeeded: group >> 2)
                     initialized += 2
                 default:
                     break
