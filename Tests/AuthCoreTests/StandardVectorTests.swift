@@ -49,7 +49,7 @@ import Testing
         guard parts.count == 3, Base64URL.decode(parts[0]) != nil, Base64URL.decode(parts[1]) != nil,
             let signature = Base64URL.decode(parts[2])
         else { return false }
-        return key.verifies(signature, of: Array("\(parts[0]).\(parts[1])".utf8)[...])
+        return Array("\(parts[0]).\(parts[1])".utf8).withUnsafeBytes { key.verifies(signature, of: $0) }
     }
 
     @Test(arguments: vectors)

@@ -237,7 +237,7 @@ public struct AccessTokens: Sendable {
 
     /// A header other than the one this node writes (another issuer's field order, say):
     /// decoded, and held to the same rules.
-    private func key(forForeignHeader encodedHeader: ArraySlice<UInt8>) throws(AccessTokenError) -> JWTSigningKey {
+    private func key(forForeignHeader encodedHeader: UnsafeBufferPointer<UInt8>) throws(AccessTokenError) -> JWTSigningKey {
         guard let headerBytes = Base64URL.decode(bytes: encodedHeader),
             let header = try? JSONDecoder().decode(Header.self, from: Data(headerBytes))
         else { throw .invalid("the header is not a JSON object with alg") }
@@ -250,14 +250,19 @@ public struct AccessTokens: Sendable {
 
     public func verify(_ token: Substring) throws(AccessTokenError) -> AccessTokenClaims {
         guard token.utf8.count <= maximumLength else { throw .invalid("token longer than \(maximumLength) bytes") }
-        let bytes = token.utf8.withContiguousStorageIfAvailable(Array.init) ?? Array(token.utf8)
+        var token = token
+        return try token.withUTF8 { bytes in Result { () throws(AccessTokenError) in try verify(bytes: bytes) } }.get()
+    }
+
+    /// The token's bytes where they lie, in the request's header.
+    private func verify(bytes: UnsafeBufferPointer<UInt8>) throws(AccessTokenError) -> AccessTokenClaims {
         guard let firstDot = bytes.firstIndex(of: UInt8(ascii: ".")),
             let secondDot = bytes[(firstDot + 1)...].firstIndex(of: UInt8(ascii: ".")),
             !bytes[(secondDot + 1)...].contains(UInt8(ascii: ".")), secondDot + 1 < bytes.count
         else { throw .invalid("not a compact JWS of three parts") }
-        let encodedHeader = bytes[..<firstDot]
-        guard let payloadBytes = Base64URL.decode(bytes: bytes[(firstDot + 1)..<secondDot]),
-            let signature = Base64URL.decode(bytes: bytes[(secondDot + 1)...])
+        let encodedHeader = UnsafeBufferPointer(rebasing: bytes[..<firstDot])
+        guard let payloadBytes = Base64URL.decode(bytes: UnsafeBufferPointer(rebasing: bytes[(firstDot + 1)..<secondDot])),
+            let signature = Base64URL.decode(bytes: UnsafeBufferPointer(rebasing: bytes[(secondDot + 1)...]))
         else { throw .invalid("a part is not base64url") }
 
         let key: JWTSigningKey
@@ -266,7 +271,7 @@ public struct AccessTokens: Sendable {
         } else {
             key = try self.key(forForeignHeader: encodedHeader)
         }
-        guard key.verifies(signature, of: bytes[..<secondDot]) else { throw .invalid("bad signature") }
+        guard key.verifies(signature, of: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[..<secondDot]))) else { throw .invalid("bad signature") }
 
         guard let claims = AccessTokenClaims.decode(payloadBytes) else {
             throw .invalid("the claims are missing, malformed or ambiguous")

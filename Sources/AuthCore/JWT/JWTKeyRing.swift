@@ -33,15 +33,14 @@ public final class JWTSigningKey: Sendable {
         self.encodedHeader = Array(Base64URL.encode(Array(#"{"alg":"\#(algorithm.rawValue)","typ":"JWT","kid":"\#(kid)"}"#.utf8)).utf8)
     }
 
-    func writesHeader(_ encoded: ArraySlice<UInt8>) -> Bool {
-        encodedHeader.count == encoded.count
-            && encodedHeader.withUnsafeBytes { own in encoded.withUnsafeBytes { memcmp(own.baseAddress!, $0.baseAddress!, own.count) == 0 } }
+    func writesHeader(_ encoded: UnsafeBufferPointer<UInt8>) -> Bool {
+        encodedHeader.count == encoded.count && encodedHeader.withUnsafeBytes { memcmp($0.baseAddress!, encoded.baseAddress!, $0.count) == 0 }
     }
 
     /// True when `signature` is this key's signature of `input`.
-    func verifies(_ signature: [UInt8], of input: ArraySlice<UInt8>) -> Bool {
+    func verifies(_ signature: [UInt8], of input: UnsafeRawBufferPointer) -> Bool {
         if let hmac = keyedHMAC {
-            return input.withUnsafeBytes { hmac.authenticationCode(for: $0) }.withUnsafeBytes { constantTimeEqual($0, signature) }
+            return hmac.authenticationCode(for: input).withUnsafeBytes { constantTimeEqual($0, signature) }
         }
         return (try? signer.verify(signature, signs: input)) == true
     }
@@ -90,7 +89,7 @@ public struct JWTKeyRing: Sendable {
     }
 
     /// The key whose own header is exactly `encodedHeader`, without decoding it.
-    func key(encodedHeader: ArraySlice<UInt8>) -> JWTSigningKey? {
+    func key(encodedHeader: UnsafeBufferPointer<UInt8>) -> JWTSigningKey? {
         if current.writesHeader(encodedHeader) { return current }
         return byKID.values.first { $0.writesHeader(encodedHeader) }
     }

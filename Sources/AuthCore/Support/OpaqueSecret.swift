@@ -95,7 +95,7 @@ public enum Base64URL {
 
     private struct NotBase64URL: Error {}
 
-    private static func decode(bytes input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    static func decode(bytes input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         let remainder = input.count % 4
         guard remainder != 1 else { return nil }
         let outputCount = input.count / 4 * 3 + (remainder == 0 ? 0 : remainder - 1)
