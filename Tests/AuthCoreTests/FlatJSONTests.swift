@@ -75,6 +75,27 @@ import Testing
         #expect(AccessTokenClaims.decode(Array(#"{"iss":"i",\#(rest.replacingOccurrences(of: "\"role\"", with: "\"rol\""))}"#.utf8)) == nil)
     }
 
+    @Test func claimsOfTheWrongTypeAreRefused() {
+        let valid = ["iss": #""i""#, "aud": #""a""#, "sub": #""ann""#, "name": #""Ann""#, "role": #""admin""#, "iat": "1", "exp": "2", "jti": #""j""#]
+        func decode(_ members: [String: String]) -> AccessTokenClaims? {
+            AccessTokenClaims.decode(Array(("{" + members.map { #""\#($0.key)":\#($0.value)"# }.joined(separator: ",") + "}").utf8))
+        }
+        #expect(decode(valid)?.sub == "ann")
+        #expect(decode(valid)?.nbf == nil)
+        #expect(decode(valid.merging(["nbf": "3"]) { $1 })?.nbf == 3)
+        #expect(decode(valid.merging(["aud": #"["x","a"]"#]) { $1 })?.hasAudience("a") == true)
+        let wrong = [
+            ("iss", "1"), ("aud", "1"), ("sub", #"["ann"]"#), ("name", "2"), ("role", #""root""#), ("role", "1"),
+            ("iat", #""1""#), ("exp", "1e300"), ("jti", "[]"), ("nbf", #""3""#), ("exp", "true"), ("sub", "null"),
+        ]
+        for (claim, value) in wrong {
+            #expect(decode(valid.merging([claim: value]) { $1 }) == nil, "\(claim): \(value)")
+        }
+        for claim in valid.keys {
+            #expect(decode(valid.filter { $0.key != claim }) == nil, "without \(claim)")
+        }
+    }
+
     @Test func sessionsRoundTrip() throws {
         let session = StoredSession(user: UserClaims(sub: "u\"1", name: "Zoë", role: .writer), created: 10, absoluteExpiry: 20)
         let json = try JSONEncoder().encode(session)

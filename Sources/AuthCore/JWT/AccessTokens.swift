@@ -27,12 +27,16 @@ public struct AccessTokenClaims: Codable, Sendable, Hashable {
         return try? JSONDecoder().decode(AccessTokenClaims.self, from: Data(payload))
     }
 
-    /// A payload's members: API.md's claims matched by their bytes (no String per name, no
-    /// lookups by name), any other member kept only so that naming it twice is refused too.
+    /// A payload's members: API.md's claims matched by their bytes and kept as their types (no
+    /// String per name, no lookups by name); any other member kept only so that naming it twice
+    /// is refused too. A claim of the wrong type ends the parse as a duplicate does.
     private struct Members: FlatJSON.Members {
         enum Name { case iss, aud, sub, name, role, iat, exp, jti, nbf, other(String) }
 
-        var iss, aud, sub, name, role, iat, exp, jti, nbf: FlatJSON.Value?
+        var iss, sub, name, jti: String?
+        var aud: FlatJSON.Value?
+        var role: Role?
+        var iat, exp, nbf: Int64?
         var others = FlatJSON.Object()
 
         func name(_ utf8: UnsafeBufferPointer<UInt8>) -> Name {
@@ -58,30 +62,31 @@ public struct AccessTokenClaims: Codable, Sendable, Hashable {
         }
 
         mutating func add(_ name: Name, _ value: FlatJSON.Value) -> Bool {
-            func fill(_ slot: inout FlatJSON.Value?) -> Bool {
-                guard slot == nil else { return false }
-                slot = value
+            func fill<Claim>(_ slot: inout Claim?, _ claim: Claim?) -> Bool {
+                guard slot == nil, let claim else { return false }
+                slot = claim
                 return true
             }
             switch name {
-            case .iss: return fill(&iss)
-            case .aud: return fill(&aud)
-            case .sub: return fill(&sub)
-            case .name: return fill(&self.name)
-            case .role: return fill(&role)
-            case .iat: return fill(&iat)
-            case .exp: return fill(&exp)
-            case .jti: return fill(&jti)
-            case .nbf: return fill(&nbf)
+            case .iss: return fill(&iss, value.string)
+            case .aud:
+                guard case .number = value else { return fill(&aud, value) }
+                return false
+            case .sub: return fill(&sub, value.string)
+            case .name: return fill(&self.name, value.string)
+            case .role: return fill(&role, value.string.flatMap(Role.init(rawValue:)))
+            case .iat: return fill(&iat, value.integer)
+            case .exp: return fill(&exp, value.integer)
+            case .jti: return fill(&jti, value.string)
+            case .nbf: return fill(&nbf, value.integer)
             case .other(let name): return others.add(name, value)
             }
         }
     }
 
     private init?(_ members: Members) {
-        guard let iss = members.iss?.string, let sub = members.sub?.string, let name = members.name?.string,
-            let role = members.role?.string.flatMap(Role.init(rawValue:)), let iat = members.iat?.integer,
-            let exp = members.exp?.integer, let jti = members.jti?.string
+        guard let iss = members.iss, let sub = members.sub, let name = members.name, let role = members.role,
+            let iat = members.iat, let exp = members.exp, let jti = members.jti
         else { return nil }
         switch members.aud {
         case .string(let single):
@@ -92,10 +97,7 @@ public struct AccessTokenClaims: Codable, Sendable, Hashable {
         default:
             return nil
         }
-        if let nbf = members.nbf {
-            guard let value = nbf.integer else { return nil }
-            self.nbf = value
-        }
+        nbf = members.nbf
         self.iss = iss
         self.sub = sub
         self.name = name
