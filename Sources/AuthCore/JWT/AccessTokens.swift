@@ -256,11 +256,18 @@ public struct AccessTokens: Sendable {
         return try token.withUTF8 { bytes in Result { () throws(AccessTokenError) in try verify(bytes: bytes) } }.get()
     }
 
+    /// The index of the first `.` from `start` on, by `memchr`.
+    private static func dot(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard start < bytes.count, let found = memchr(bytes.baseAddress! + start, Int32(UInt8(ascii: ".")), bytes.count - start) else {
+            return nil
+        }
+        return bytes.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self))
+    }
+
     /// The token's bytes where they lie, in the request's header.
     private func verify(bytes: UnsafeBufferPointer<UInt8>) throws(AccessTokenError) -> AccessTokenClaims {
-        guard let firstDot = bytes.firstIndex(of: UInt8(ascii: ".")),
-            let secondDot = bytes[(firstDot + 1)...].firstIndex(of: UInt8(ascii: ".")),
-            !bytes[(secondDot + 1)...].contains(UInt8(ascii: ".")), secondDot + 1 < bytes.count
+        guard let firstDot = Self.dot(in: bytes, from: 0), let secondDot = Self.dot(in: bytes, from: firstDot + 1),
+            Self.dot(in: bytes, from: secondDot + 1) == nil, secondDot + 1 < bytes.count
         else { throw .invalid("not a compact JWS of three parts") }
         let encodedHeader = UnsafeBufferPointer(rebasing: bytes[..<firstDot])
         guard let payloadBytes = Base64URL.decode(bytes: UnsafeBufferPointer(rebasing: bytes[(firstDot + 1)..<secondDot])),
