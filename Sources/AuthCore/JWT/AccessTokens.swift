@@ -280,7 +280,8 @@ public struct AccessTokens: Sendable {
         } else {
             key = try self.key(forForeignHeader: encodedHeader)
         }
-        guard key.verifies(signature, of: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[..<secondDot]))) else { throw .invalid("bad signature") }
+        let signingInput = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[..<secondDot]))
+        guard key.verifies(signature, of: signingInput) else { throw .invalid("bad signature") }
 
         guard let claims = AccessTokenClaims.decode(payloadBytes) else {
             throw .invalid("the claims are missing, malformed or ambiguous")
