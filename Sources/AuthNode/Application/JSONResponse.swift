@@ -35,6 +35,13 @@ struct JSONResponse {
         Response(status: status, headers: Self.headers, body: .init(byteBuffer: body))
     }
 
+    /// With headers of its own (an error's `WWW-Authenticate` or `Retry-After`).
+    func response(status: HTTPResponse.Status, headers: HTTPFields) -> Response {
+        var headers = headers
+        headers[.contentType] = Self.headers[.contentType]
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+    }
+
     /// Built once: a literal would check the field's name and value again on every response.
     static let headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
 
