@@ -86,12 +86,17 @@ public final class DelayProxy: Sendable {
 
 /// Reads from one side and writes to `peer` after the delay; a chunk never overtakes the one
 /// before it. A close on this side closes the peer once everything before it was written.
+///
+/// The chunks wait in one queue, written in order by one timer: a timer per chunk let a chunk
+/// whose (jittered) deadline had passed be written at once, or share a deadline with the one
+/// before it, and overtake a chunk whose timer the busy loop had not run yet.
 final class DelayedRelay: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
 
     private let peer: any Channel
     private let delay: @Sendable () -> TimeAmount
-    private var lastDue = NIODeadline.uptimeNanoseconds(0)
+    private var waiting = CircularBuffer<(due: NIODeadline, bytes: ByteBuffer)>()
+    private var closeWhenWritten = false
 
     init(peer: any Channel, delay: @escaping @Sendable () -> TimeAmount) {
         self.peer = peer
@@ -104,15 +109,10 @@ final class DelayedRelay: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let bytes = unwrapInboundIn(data)
-        let due = max(NIODeadline.now() + delay(), lastDue)
-        lastDue = due
-        let peer = self.peer
-        if due <= NIODeadline.now() {
-            peer.writeAndFlush(bytes, promise: nil)
-        } else {
-            context.eventLoop.scheduleTask(deadline: due) { peer.writeAndFlush(bytes, promise: nil) }
-        }
+        let due = max(NIODeadline.now() + delay(), waiting.last?.due ?? .uptimeNanoseconds(0))
+        waiting.append((due, unwrapInboundIn(data)))
+        // With chunks already waiting, their timer is set and will come to this one.
+        if waiting.count == 1 { writeDue(on: context.eventLoop) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -120,14 +120,32 @@ final class DelayedRelay: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        let peer = self.peer
-        let due = max(NIODeadline.now(), lastDue)
-        context.eventLoop.scheduleTask(deadline: due) { peer.close(promise: nil) }
+        if waiting.isEmpty {
+            peer.close(promise: nil)
+        } else {
+            closeWhenWritten = true
+        }
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+
+    /// Writes, in order, every chunk whose time has come; sets the timer for the next one.
+    private func writeDue(on eventLoop: any EventLoop) {
+        let now = NIODeadline.now()
+        var wrote = false
+        while let first = waiting.first, first.due <= now {
+            peer.write(waiting.removeFirst().bytes, promise: nil)
+            wrote = true
+        }
+        if wrote { peer.flush() }
+        if let next = waiting.first {
+            eventLoop.assumeIsolated().scheduleTask(deadline: next.due) { self.writeDue(on: eventLoop) }
+        } else if closeWhenWritten {
+            peer.close(promise: nil)
+        }
     }
 }
 
