@@ -23,6 +23,9 @@ import Testing
     }
 
     @Test func theComparisonIsByteExactAndLengthAware() {
+        func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+            a.withUnsafeBytes { AuthCore.constantTimeEqual($0, b) }
+        }
         let secret = Array(OpaqueSecret.generate().utf8)
         #expect(constantTimeEqual(secret, secret))
         var first = secret

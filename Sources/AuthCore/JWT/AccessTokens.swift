@@ -70,8 +70,8 @@ public struct AccessTokenClaims: Codable, Sendable, Hashable {
             switch name {
             case .iss: return fill(&iss, value.string)
             case .aud:
-                guard case .number = value else { return fill(&aud, value) }
-                return false
+                if case .number = value { return false }
+                return fill(&aud, value)
             case .sub: return fill(&sub, value.string)
             case .name: return fill(&self.name, value.string)
             case .role: return fill(&role, value.string.flatMap(Role.init(rawValue:)))
@@ -253,6 +253,7 @@ public struct AccessTokens: Sendable {
     public func verify(_ token: Substring) throws(AccessTokenError) -> AccessTokenClaims {
         guard token.utf8.count <= maximumLength else { throw .invalid("token longer than \(maximumLength) bytes") }
         var token = token
+        // `withUTF8` rethrows untyped errors; the Result carries this one's type through it.
         return try token.withUTF8 { bytes in Result { () throws(AccessTokenError) in try verify(bytes: bytes) } }.get()
     }
 

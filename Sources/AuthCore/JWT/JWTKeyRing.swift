@@ -53,10 +53,8 @@ public final class JWTSigningKey: Sendable {
     }
 }
 
-func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    a.withUnsafeBytes { constantTimeEqual($0, b) }
-}
-
+/// True when the bytes are equal; the time taken depends on the lengths only, not on where
+/// the bytes differ (a MAC compared this way leaks nothing about the right one).
 func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: [UInt8]) -> Bool {
     guard a.count == b.count else { return false }
     var difference: UInt8 = 0
