@@ -142,7 +142,7 @@ public enum BenchReport {
             let apart = spread < 0.1 ? String(format: "%.1f%%", spread * 100) : percent(spread)
             sentences.append("**Noise.** The same baseline measured \(baselines.map { grouped($0) }.joined(separator: " and ")) requests/s on identical clusters "
                 + (spread < 0.05
-                    ? "(\(apart) apart): the machine was steady through this run, so differences between steps of a few percent or more are findings."
+                    ? "(\(apart) apart): the machine was steady through this run, so capacities that differ by a few percent or more are findings (two baselines say nothing about how steady the tails were)."
                     : "(\(apart) apart): differences between steps smaller than that are within this machine's run-to-run noise."))
         }
         let failed = steps.flatMap { step in step.file.runs.filter { $0.errors > 0 }.map { (step, $0) } }
