@@ -86,11 +86,7 @@ public enum Base64URL {
         if let decoded = utf8.withContiguousStorageIfAvailable({ decode(bytes: $0) }) {
             return decoded
         }
-        return decode(bytes: Array(utf8)[...])
-    }
-
-    static func decode(bytes input: ArraySlice<UInt8>) -> [UInt8]? {
-        input.withUnsafeBufferPointer { decode(bytes: $0) }
+        return Array(utf8).withUnsafeBufferPointer { decode(bytes: $0) }
     }
 
     private struct NotBase64URL: Error {}

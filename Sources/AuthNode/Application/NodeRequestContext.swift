@@ -3,7 +3,7 @@ import Hummingbird
 import HummingbirdAuth
 
 /// Who made the request and how they proved it. A class: the request context that holds it
-/// is copied at every middleware, and a token's claims are a dozen references.
+/// is copied at every middleware, and a token's claims hold several references.
 public final class Identity: Sendable {
     public enum Credential: Sendable {
         case session(id: String)
