@@ -50,7 +50,7 @@ struct JSONResponse {
     /// capacity and uniqueness.
     static func writeQuoted(_ value: String, into buffer: inout ByteBuffer) {
         var value = value
-        value.withUTF8 { utf8 in
+        _ = value.withUTF8 { utf8 in
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: utf8.count * 6 + 2) { output in
                 var written = 0
                 func write(_ byte: UInt8) {

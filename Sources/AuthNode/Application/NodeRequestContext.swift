@@ -37,6 +37,15 @@ public struct NodeRequestContext: AuthRequestContext, RequestContext {
 
     /// API.md: bodies over 16 KiB get 413.
     public var maxUploadSize: Int { APILimits.maximumBodySize }
+
+    /// The identity `CredentialAuthenticator` set. HummingbirdAuth's `requireIdentity()` does the
+    /// same as generic code that looks up type metadata on every request.
+    func authenticatedIdentity() throws -> Identity {
+        guard let identity else {
+            throw APIError(.unauthorized, "missing_credentials", "this endpoint needs a Bearer token or a session cookie")
+        }
+        return identity
+    }
 }
 
 public enum APILimits {

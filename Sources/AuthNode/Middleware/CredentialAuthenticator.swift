@@ -12,9 +12,31 @@ struct CredentialAuthenticator: AuthenticatorMiddleware {
     let revocation: RevocationMode
 
     func authenticate(request: Request, context: Context) async throws -> Identity? {
-        let authorization = Self.authorization(in: request.headers)
-        let sessionID = Self.sessionCookie(in: request.headers).map(String.init)
-        switch (authorization, sessionID) {
+        switch try Self.credential(in: request.headers) {
+        case .bearer(let authorization): try identity(bearer: authorization)
+        case .session(let sessionID): try await identity(sessionID: String(sessionID))
+        }
+    }
+
+    /// `AuthenticatorMiddleware`'s own `handle` awaits `authenticate`, an async call per request
+    /// even for a token, which never suspends; this one awaits only the session's Redis lookup.
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        switch try Self.credential(in: request.headers) {
+        case .bearer(let authorization): context.identity = try identity(bearer: authorization)
+        case .session(let sessionID): context.identity = try await identity(sessionID: String(sessionID))
+        }
+        return try await next(request, context)
+    }
+
+    enum Credential {
+        case bearer(authorization: String)
+        case session(id: Substring)
+    }
+
+    /// The request's one credential; both or neither is an error.
+    static func credential(in headers: HTTPFields) throws -> Credential {
+        switch (authorization(in: headers), sessionCookie(in: headers)) {
         case (.some, .some):
             throw APIError(.badRequest, "ambiguous_credentials", "send a Bearer token or a session cookie, not both")
         case (.none, .none):
@@ -22,9 +44,9 @@ struct CredentialAuthenticator: AuthenticatorMiddleware {
                 .unauthorized, "missing_credentials", "this endpoint needs a Bearer token or a session cookie",
                 headers: [.wwwAuthenticate: "Bearer"])
         case (.some(let authorization), .none):
-            return try identity(bearer: authorization)
+            return .bearer(authorization: authorization)
         case (.none, .some(let sessionID)):
-            return try await identity(sessionID: sessionID)
+            return .session(id: sessionID)
         }
     }
 
