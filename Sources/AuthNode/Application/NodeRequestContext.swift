@@ -1,6 +1,5 @@
 import AuthCore
 import Hummingbird
-import HummingbirdAuth
 
 /// Who made the request and how they proved it. A class: the request context that holds it
 /// is copied at every middleware, and a token's claims hold several references.
@@ -26,7 +25,7 @@ public final class Identity: Sendable {
     }
 }
 
-public struct NodeRequestContext: AuthRequestContext, RequestContext {
+public struct NodeRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: Identity?
 
@@ -38,8 +37,7 @@ public struct NodeRequestContext: AuthRequestContext, RequestContext {
     /// API.md: bodies over 16 KiB get 413.
     public var maxUploadSize: Int { APILimits.maximumBodySize }
 
-    /// The identity `CredentialAuthenticator` set. HummingbirdAuth's `requireIdentity()` does the
-    /// same as generic code that looks up type metadata on every request.
+    /// The identity `CredentialAuthenticator` set, for the routes behind it.
     func authenticatedIdentity() throws -> Identity {
         guard let identity else {
             throw APIError(.unauthorized, "missing_credentials", "this endpoint needs a Bearer token or a session cookie")
