@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "authbench-node", targets: ["authbench-node"]),
         .executable(name: "authbench-load", targets: ["authbench-load"]),
         .executable(name: "redis-client-benchmark", targets: ["RedisClientBenchmark"]),
+        .executable(name: "token-verify-benchmark", targets: ["TokenVerifyBenchmark"]),
         .executable(name: "authbench-fuzz", targets: ["authbench-fuzz"]),
     ],
     dependencies: [
@@ -111,6 +112,16 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/RedisClientBenchmark"
+        ),
+        .executableTarget(
+            name: "TokenVerifyBenchmark",
+            dependencies: [
+                "AuthCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            path: "Benchmarks/TokenVerifyBenchmark"
         ),
         .target(
             name: "AuthFuzzing",
