@@ -84,11 +84,13 @@ public struct AccessTokenClaims: Codable, Sendable, Hashable {
         }
     }
 
-    private init?(_ members: Members) {
-        guard let iss = members.iss, let sub = members.sub, let name = members.name, let role = members.role,
-            let iat = members.iat, let exp = members.exp, let jti = members.jti
+    /// Takes the claims out of `members` rather than copying them: copies of the Strings and of
+    /// the audience were most of this initializer's cost (8% of a verification).
+    private init?(_ members: consuming Members) {
+        guard let iss = members.iss.take(), let sub = members.sub.take(), let name = members.name.take(),
+            let role = members.role, let iat = members.iat, let exp = members.exp, let jti = members.jti.take()
         else { return nil }
-        switch members.aud {
+        switch members.aud.take() {
         case .string(let single):
             aud = single
         case .strings(let many):
