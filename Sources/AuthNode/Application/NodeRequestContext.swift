@@ -1,5 +1,6 @@
 import AuthCore
 import Hummingbird
+import HummingbirdAuth
 
 /// Who made the request and how they proved it. A class: the request context that holds it
 /// is copied at every middleware, and a token's claims hold several references.
@@ -25,7 +26,7 @@ public final class Identity: Sendable {
     }
 }
 
-public struct NodeRequestContext: RequestContext {
+public struct NodeRequestContext: AuthRequestContext, RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: Identity?
 
@@ -36,14 +37,6 @@ public struct NodeRequestContext: RequestContext {
 
     /// API.md: bodies over 16 KiB get 413.
     public var maxUploadSize: Int { APILimits.maximumBodySize }
-
-    /// The identity `CredentialAuthenticator` set, for the routes behind it.
-    func authenticatedIdentity() throws -> Identity {
-        guard let identity else {
-            throw APIError(.unauthorized, "missing_credentials", "this endpoint needs a Bearer token or a session cookie")
-        }
-        return identity
-    }
 }
 
 public enum APILimits {

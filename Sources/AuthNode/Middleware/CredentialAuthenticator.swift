@@ -1,37 +1,20 @@
 import AuthCore
 import Hummingbird
+import HummingbirdAuth
 
 /// Authenticates a request by its credential: a Bearer JWT (verified locally, revocations
 /// checked in memory) or a `sid` cookie (one Redis round trip). Both or neither is an error,
 /// so the routes behind it always have an identity.
-///
-/// A `RouterMiddleware` rather than HummingbirdAuth's `AuthenticatorMiddleware`, whose `handle`
-/// awaits an async `authenticate` on every request although a token never suspends (that call
-/// and `requireIdentity()`, generic code, cost about 1.5% of HS256's requests/s in
-/// `scripts/bench-node`). Only the session's Redis lookup is awaited here.
-struct CredentialAuthenticator: RouterMiddleware {
+struct CredentialAuthenticator: AuthenticatorMiddleware {
     typealias Context = NodeRequestContext
 
     let backend: AuthBackend
     let revocation: RevocationMode
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var context = context
-        switch try Self.credential(in: request.headers) {
-        case .bearer(let authorization): context.identity = try identity(bearer: authorization)
-        case .session(let sessionID): context.identity = try await identity(sessionID: String(sessionID))
-        }
-        return try await next(request, context)
-    }
-
-    enum Credential {
-        case bearer(authorization: String)
-        case session(id: Substring)
-    }
-
-    /// The request's one credential; both or neither is an error.
-    static func credential(in headers: HTTPFields) throws -> Credential {
-        switch (authorization(in: headers), sessionCookie(in: headers)) {
+    func authenticate(request: Request, context: Context) async throws -> Identity? {
+        let authorization = Self.authorization(in: request.headers)
+        let sessionID = Self.sessionCookie(in: request.headers).map(String.init)
+        switch (authorization, sessionID) {
         case (.some, .some):
             throw APIError(.badRequest, "ambiguous_credentials", "send a Bearer token or a session cookie, not both")
         case (.none, .none):
@@ -39,9 +22,9 @@ struct CredentialAuthenticator: RouterMiddleware {
                 .unauthorized, "missing_credentials", "this endpoint needs a Bearer token or a session cookie",
                 headers: [.wwwAuthenticate: "Bearer"])
         case (.some(let authorization), .none):
-            return .bearer(authorization: authorization)
+            return try identity(bearer: authorization)
         case (.none, .some(let sessionID)):
-            return .session(id: sessionID)
+            return try await identity(sessionID: sessionID)
         }
     }
 

@@ -14,7 +14,7 @@ struct APIRoutes {
     }
 
     func me(_ request: Request, context: NodeRequestContext) throws -> Response {
-        let identity = try context.authenticatedIdentity()
+        let identity = try context.requireIdentity()
         var json = JSONResponse()
         json.add("sub", identity.user.sub)
         json.add("name", identity.user.name)
@@ -25,7 +25,7 @@ struct APIRoutes {
     }
 
     func readArticle(_ request: Request, context: NodeRequestContext) throws -> Response {
-        _ = try context.authenticatedIdentity()
+        _ = try context.requireIdentity()
         let id = try articleID(context)
         var json = JSONResponse()
         json.add("id", id)
@@ -36,7 +36,7 @@ struct APIRoutes {
 
     /// Echoes the JSON body with the article id and node id; writers and admins only.
     func editArticle(_ request: Request, context: NodeRequestContext) async throws -> Response {
-        let identity = try context.authenticatedIdentity()
+        let identity = try context.requireIdentity()
         guard identity.user.role.mayEditArticles else {
             throw APIError(.forbidden, "forbidden", "the role \(identity.user.role.rawValue) may not edit articles")
         }

@@ -101,7 +101,7 @@ struct AuthRoutes {
     }
 
     func logout(_ request: Request, context: NodeRequestContext) async throws -> Response {
-        let identity = try context.authenticatedIdentity()
+        let identity = try context.requireIdentity()
         switch identity.credential {
         case .session(let id):
             try await backend.sessions.end(id: id, uid: identity.user.sub)
@@ -121,7 +121,7 @@ struct AuthRoutes {
     }
 
     func logoutAll(_ request: Request, context: NodeRequestContext) async throws -> Response {
-        let identity = try context.authenticatedIdentity()
+        let identity = try context.requireIdentity()
         let uid = identity.user.sub
         try await backend.sessions.endAll(uid: uid)
         // Families, not a per-user "not before" time: iat has whole seconds, so a cut-off time
