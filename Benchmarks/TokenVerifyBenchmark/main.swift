@@ -33,7 +33,7 @@ struct TokenVerifyBenchmark: AsyncParsableCommand {
     }
 
     func run() async throws {
-        print("verifications of one access token, rounds of \(roundSeconds) s, best and median of \(rounds) rounds")
+        print("verifications of one access token, rounds of \(roundSeconds) s, best and median of \(rounds) round\(rounds == 1 ? "" : "s")")
         print("algorithm  verifier                    best ns   median ns")
         for name in algorithms.split(separator: ",") {
             let algorithm = JWTAlgorithmName(rawValue: String(name))!
