@@ -25,7 +25,7 @@ authbench_start_redis() {
     --daemonize no --loglevel warning --logfile "$dir/redis.log" </dev/null >/dev/null 2>&1 &
   AUTHBENCH_REDIS_PID=$!
   AUTHBENCH_REDIS_PORT=$port
-  for _ in $(seq 1 100); do
+  for _ in $(seq 1 300); do
     if redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG; then return 0; fi
     kill -0 "$AUTHBENCH_REDIS_PID" 2>/dev/null || break
     sleep 0.1

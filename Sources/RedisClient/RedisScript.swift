@@ -15,23 +15,25 @@ public struct RedisScript: Sendable, Hashable {
 }
 
 extension RedisClient {
-    /// EVALSHA; when Redis does not know the script (NOSCRIPT: first use, or after a
-    /// restart), SCRIPT LOAD it and run EVALSHA again.
+    /// EVALSHA; when Redis does not know the script (NOSCRIPT: first use, after a restart or a
+    /// SCRIPT FLUSH), EVAL, which runs it and caches it in one step (a SCRIPT LOAD then EVALSHA
+    /// could meet another flush in between).
     public func evalScript(
         _ script: RedisScript,
         keys: [String] = [],
         arguments: [any RedisArgument] = []
     ) async throws -> RESPValue {
-        var command = RedisCommand("EVALSHA", script.sha1)
-        command.append(keys.count)
-        for key in keys { command.append(key) }
-        for argument in arguments { argument.append(to: &command) }
+        func command(_ name: String, _ scriptArgument: String) -> RedisCommand {
+            var command = RedisCommand(name, scriptArgument)
+            command.append(keys.count)
+            for key in keys { command.append(key) }
+            for argument in arguments { argument.append(to: &command) }
+            return command
+        }
         do {
-            return try await send(command)
+            return try await send(command("EVALSHA", script.sha1))
         } catch let error as RedisError where error.serverErrorCode == "NOSCRIPT" {
-            let loaded = try await send(RedisCommand("SCRIPT", "LOAD", script.source))
-            guard loaded.string == script.sha1 else { throw unexpected("SCRIPT LOAD", loaded) }
-            return try await send(command)
+            return try await send(command("EVAL", script.source))
         }
     }
 }

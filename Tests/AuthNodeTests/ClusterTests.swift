@@ -33,11 +33,8 @@ import Testing
     }
 
     func waitUntilReady(_ client: some TestClientProtocol) async throws {
-        for _ in 0..<200 {
-            if try await client.get("/readyz").status == .ok { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        Issue.record("a node did not become ready")
+        let ready = try await eventually { try await client.get("/readyz").status == .ok }
+        #expect(ready, "a node did not become ready")
     }
 
     @Test func aLoginOnOneNodeWorksOnTheOthersAndLogoutReachesThemAll() async throws {
@@ -55,16 +52,16 @@ import Testing
             #expect(try await nodes[2].post("/auth/logout", session: sid).status == .noContent)
             #expect(try await nodes[0].get("/api/me", session: sid).errorCode == "invalid_session")
 
-            // JWT logout on node 3: node 1 hears of it through pub/sub within 100 ms.
+            // JWT logout on node 3: node 1 hears of it through pub/sub, long before the token's
+            // 300 s lifetime ends (how soon is the revocation scenario's measurement).
             #expect(try await nodes[2].post("/auth/logout", bearer: tokens.access_token).status == .noContent)
-            let clock = ContinuousClock()
-            let start = clock.now
-            var rejected = false
-            while !rejected, clock.now - start < .milliseconds(100) {
-                rejected = try await nodes[0].get("/api/me", bearer: tokens.access_token).errorCode == "invalid_token"
+            let rejected = try await eventually {
+                try await nodes[0].get("/api/me", bearer: tokens.access_token).errorCode == "invalid_token"
             }
-            #expect(rejected, "node 1 still accepted the token 100 ms after logout on node 3")
-            #expect(try await nodes[1].get("/api/me", bearer: tokens.access_token).errorCode == "invalid_token")
+            #expect(rejected, "node 1 still accepted the token after logout on node 3")
+            #expect(try await eventually {
+                try await nodes[1].get("/api/me", bearer: tokens.access_token).errorCode == "invalid_token"
+            })
         }
     }
 
@@ -96,17 +93,17 @@ import Testing
                     let response = try await node.get("/api/me", session: sid)
                     #expect(response.status == .serviceUnavailable)
                     #expect(response.errorCode == "store_unavailable")
-                    #expect(clock.now - start < .milliseconds(500 + 1000), "503 within the 500 ms command timeout (margin for a busy machine)")
+                    // The refused connection fails the lookup, not the command timeout.
+                    let timeout = Duration.nanoseconds(NodeHarness.redisTimeout.nanoseconds)
+                    #expect(clock.now - start < timeout, "503 before the \(timeout) command timeout")
                     #expect(try await node.get("/api/me", bearer: access).status == .ok)
                 }
                 #expect(try await nodes[1].get("/readyz").status == .serviceUnavailable)
 
                 try await server.start()
                 // Redis restarted empty: the session is gone, but the nodes answer again by themselves.
-                var recovered = false
-                for _ in 0..<200 where !recovered {
-                    recovered = try await nodes[0].get("/api/me", session: sid).errorCode == "invalid_session"
-                    if !recovered { try await Task.sleep(for: .milliseconds(25)) }
+                let recovered = try await eventually {
+                    try await nodes[0].get("/api/me", session: sid).errorCode == "invalid_session"
                 }
                 #expect(recovered)
                 for node in nodes { try await waitUntilReady(node) }
@@ -128,11 +125,7 @@ extension ClusterTests {
                 // Redis restarts (empty): the node's subscription drops. While it is away,
                 // another node revokes the token straight in Redis.
                 await server.kill()
-                var noticed = false
-                for _ in 0..<200 where !noticed {
-                    noticed = try await client.get("/readyz").status == .serviceUnavailable
-                    if !noticed { try await Task.sleep(for: .milliseconds(10)) }
-                }
+                let noticed = try await eventually { try await client.get("/readyz").status == .serviceUnavailable }
                 #expect(noticed, "the node reports not ready while Redis is away")
                 try await server.start()
                 let claims = try listener.backend.accessTokens.verify(access)

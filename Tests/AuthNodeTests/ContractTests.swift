@@ -17,12 +17,7 @@ import Testing
             #expect(health.status == .ok)
             #expect(try health.decoded([String: String].self) == ["status": "ok", "node": "node-1"])
             // Ready once the revocation list is loaded (at once in memory, after SUBSCRIBE on Redis).
-            var ready = false
-            for _ in 0..<100 where !ready {
-                ready = try await client.get("/readyz").status == .ok
-                if !ready { try await Task.sleep(for: .milliseconds(20)) }
-            }
-            #expect(ready)
+            #expect(try await eventually { try await client.get("/readyz").status == .ok })
             let jwks = try await client.get("/.well-known/jwks.json")
             #expect(String(buffer: jwks.body) == #"{"keys":[]}"#)
             let missing = try await client.get("/no/such/route")

@@ -27,6 +27,9 @@ enum BackendKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
 struct NodeHarness {
     static let password = "correct horse battery staple"
     static let secret = Array("a test secret of at least thirty-two bytes!".utf8)
+    /// Redis command and connect timeout: long enough that a busy machine never reaches it by
+    /// being slow, so a test that sees a request fail before it saw the failure it caused.
+    static let redisTimeout = TimeAmount.seconds(5)
 
     let configuration: NodeConfiguration
     let backend: AuthBackend
@@ -45,6 +48,7 @@ struct NodeHarness {
         keyRing: JWTKeyRing? = nil,
         idleTimeout: TimeAmount = .seconds(30),
         bcryptCost: UInt8 = 4,
+        redisTimeout: TimeAmount = NodeHarness.redisTimeout,
         users: InMemoryUserStore = InMemoryUserStore(),
         revocationStore: InMemoryRevocationStore = InMemoryRevocationStore()
     ) async throws -> NodeHarness {
@@ -65,8 +69,8 @@ struct NodeHarness {
             backend = .inMemory(configuration, clock: manual, users: users, revocationStore: revocationStore)
         case .redis:
             var redis = try RedisConfiguration(url: redisURL ?? TestEnvironment.requireRedisURL())
-            redis.commandTimeout = .milliseconds(500)
-            redis.connectTimeout = .milliseconds(500)
+            redis.commandTimeout = redisTimeout
+            redis.connectTimeout = redisTimeout
             configuration.redis = redis
             backend = .redis(configuration, metricsFactory: PrometheusMetricsFactory(registry: registry), logger: Logger(label: "test"))
         }

@@ -4,13 +4,13 @@ import Testing
 @testable import LoadKit
 
 @Suite struct ComparisonTests {
-    static func file(rps: Double, p99: UInt64, requests: Int, errors: Int) throws -> ResultFile {
+    static func file(rps: Double, p99: UInt64, requests: Int, errors: Int, uncorrectedMax: UInt64 = 1000) throws -> ResultFile {
         let json = """
             {"tool":"authbench-load","version":"0.1.0","started_at":"2026-11-30T00:00:00Z",
              "config":{"targets":["http://127.0.0.1:1"],"modes":["jwt"],"path":"/","connections":1,"users":1,"duration_s":1,"warmup_s":0},
              "runs":[{"mode":"jwt","requests":\(requests),"errors":\(errors),"duration_s":1,"throughput_rps":\(rps),
                "latency_us":{"p50":100,"p90":200,"p99":\(p99),"p999":900,"max":1000,"mean":150},
-               "latency_uncorrected_us":{"p50":100,"p90":200,"p99":\(p99),"p999":900,"max":1000,"mean":150},
+               "latency_uncorrected_us":{"p50":100,"p90":200,"p99":\(p99),"p999":900,"max":\(uncorrectedMax),"mean":150},
                "status_counts":{"200":\(requests)},"per_second":[],"errors_by_cause":{},"late_sends":0,"login_failures":{}}]}
             """
         return try JSONDecoder().decode(ResultFile.self, from: Data(json.utf8))
@@ -35,6 +35,12 @@ import Testing
         #expect(try Threshold("errors<=0.3%").violations(in: file).isEmpty)
         #expect(try Threshold("rps>=2000").violations(in: file).count == 1)
         #expect(try Threshold("max<1s").limit == 1_000_000)
+        // From the send, not the intended start: a request queued behind a slow one is not the server's slowness.
+        let queued = try Self.file(rps: 1500, p99: 800, requests: 1000, errors: 0, uncorrectedMax: 700)
+        #expect(try Threshold("max < 900us").violations(in: queued) == ["jwt: max < 900us does not hold (max is 1000 us)"])
+        #expect(try Threshold("uncorrected_max < 900us").violations(in: queued).isEmpty)
+        #expect(try Threshold("uncorrected_max < 500us").violations(in: queued)
+            == ["jwt: uncorrected_max < 500us does not hold (uncorrected_max is 700 us)"])
         for bad in ["p99", "p98<1ms", "p99<1", "errors<1", "rps>fast", "p99=1ms"] {
             #expect(throws: Threshold.ParseError.self, "\(bad)") { try Threshold(bad) }
         }

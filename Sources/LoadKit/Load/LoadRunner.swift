@@ -181,16 +181,24 @@ public struct LoadRunner: Sendable {
                 try? await Task.sleep(for: .nanoseconds(backoff.nanoseconds))
             }
             let now = NIODeadline.now()
-            guard now < plan.stopAt else { return (total, plan.users) }
-            if case .openLoop(let interval) = plan.pacing, !outcome.graceful {
-                while plan.firstStart < now, plan.firstStart < plan.stopAt {
-                    if plan.firstStart >= plan.measureFrom {
-                        let second = Int((plan.firstStart - plan.measureFrom).nanoseconds / 1_000_000_000)
-                        total.recordFailure(outcome.cause.isEmpty ? "connection closed" : outcome.cause, second: second)
-                        plan.progress?.countError()
+            switch plan.pacing {
+            case .closedLoop:
+                guard now < plan.stopAt else { return (total, plan.users) }
+            case .openLoop(let interval):
+                // Every intended start before the stop is sent or counted, also once the stop has
+                // passed: a connection that lags behind its schedule when the server closes it
+                // carries on late, as it would have without the close.
+                if !outcome.graceful {
+                    while plan.firstStart < now, plan.firstStart < plan.stopAt {
+                        if plan.firstStart >= plan.measureFrom {
+                            let second = Int((plan.firstStart - plan.measureFrom).nanoseconds / 1_000_000_000)
+                            total.recordFailure(outcome.cause.isEmpty ? "connection closed" : outcome.cause, second: second)
+                            plan.progress?.countError()
+                        }
+                        plan.firstStart = plan.firstStart + interval
                     }
-                    plan.firstStart = plan.firstStart + interval
                 }
+                guard plan.firstStart < plan.stopAt else { return (total, plan.users) }
             }
         }
     }

@@ -57,8 +57,12 @@ public struct Comparison: Sendable {
 /// A `--fail-if` condition, e.g. `p99<5ms`, `errors<0.1%`, `rps>=1000`: it must hold for every
 /// run of a result, or the command exits non-zero.
 public struct Threshold: Sendable, Equatable, CustomStringConvertible {
+    /// Latencies count from each request's intended start (open loop: the wait for a late
+    /// send included); the `uncorrected_` ones from its actual send, the server's answer time.
     public enum Metric: String, Sendable, CaseIterable {
         case p50, p90, p99, p999, max, mean, errors, rps
+        case uncorrectedP50 = "uncorrected_p50", uncorrectedP90 = "uncorrected_p90", uncorrectedP99 = "uncorrected_p99"
+        case uncorrectedP999 = "uncorrected_p999", uncorrectedMax = "uncorrected_max", uncorrectedMean = "uncorrected_mean"
     }
 
     public enum Comparator: String, Sendable {
@@ -104,13 +108,14 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
 
     /// The run's value of this metric: microseconds, a percentage of errors, or requests/s.
     public func value(of run: ResultFile.Run) -> Double {
-        switch metric {
-        case .p50: Double(run.latency_us.p50)
-        case .p90: Double(run.latency_us.p90)
-        case .p99: Double(run.latency_us.p99)
-        case .p999: Double(run.latency_us.p999)
-        case .max: Double(run.latency_us.max)
-        case .mean: run.latency_us.mean
+        let latency = metric.rawValue.hasPrefix("uncorrected_") ? run.latency_uncorrected_us : run.latency_us
+        return switch metric {
+        case .p50, .uncorrectedP50: Double(latency.p50)
+        case .p90, .uncorrectedP90: Double(latency.p90)
+        case .p99, .uncorrectedP99: Double(latency.p99)
+        case .p999, .uncorrectedP999: Double(latency.p999)
+        case .max, .uncorrectedMax: Double(latency.max)
+        case .mean, .uncorrectedMean: latency.mean
         case .errors: 100 * Double(run.errors) / Double(max(run.requests, 1))
         case .rps: run.throughput_rps
         }
