@@ -48,6 +48,8 @@ final class RedisConnection: @unchecked Sendable {
         let channelFuture = ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A peer gone without a FIN or RST (a host down, a cut link) shows up as a reset.
+            .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandlers(

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 /// What a subscriber sees.
 public enum RedisSubscriberEvent: Sendable, Hashable {
@@ -9,15 +10,25 @@ public enum RedisSubscriberEvent: Sendable, Hashable {
     /// while no connection was up is lost, so this is the moment to reload state.
     case subscribed
     case message(channel: String, payload: [UInt8])
-    /// The connection could not be made or was lost; the subscriber retries with backoff.
+    /// Redis answered a PING sent at this instant, so every message published before it has
+    /// arrived: the subscription was alive and complete up to then.
+    case confirmed(upTo: NIODeadline)
+    /// The connection could not be made, was lost, or left a PING unanswered for a whole
+    /// few `pingInterval`s; the subscriber retries with backoff.
     case disconnected(RedisError)
 }
 
 /// SUBSCRIBE on a connection of its own, with its events as an `AsyncSequence`. It
 /// reconnects and resubscribes by itself until the service ends (graceful shutdown or
 /// cancellation), which finishes `events`. `events` has one consumer.
+///
+/// A subscribed connection only listens, so a half-open one (Redis stalled, a link cut
+/// without a reset) would be silent for ever: every `pingInterval` it sends a PING, and a PING
+/// still unanswered `OutstandingPings.limit` intervals later closes the connection (then it
+/// reconnects). `confirmed` events say how fresh the subscription is meanwhile.
 public final class RedisSubscriber: Service, Sendable {
     public let channels: [String]
+    public let pingInterval: TimeAmount
     public let events: AsyncStream<RedisSubscriberEvent>
     private let continuation: AsyncStream<RedisSubscriberEvent>.Continuation
     private let configuration: RedisConfiguration
@@ -27,12 +38,15 @@ public final class RedisSubscriber: Service, Sendable {
     public init(
         configuration: RedisConfiguration,
         channels: [String],
+        pingInterval: TimeAmount = .seconds(1),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "RedisSubscriber")
     ) {
         precondition(!channels.isEmpty, "a subscriber needs at least one channel")
+        precondition(pingInterval > .zero, "the ping interval must be positive")
         self.configuration = configuration
         self.channels = channels
+        self.pingInterval = pingInterval
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(of: RedisSubscriberEvent.self)
@@ -71,6 +85,7 @@ public final class RedisSubscriber: Service, Sendable {
         do {
             channel = try await ClientBootstrap(group: eventLoopGroup)
                 .connectTimeout(configuration.connectTimeout)
+                .channelOption(.socketOption(.so_keepalive), value: 1)
                 .connect(host: configuration.host, port: configuration.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(RESPReplyDecoder())
@@ -121,12 +136,82 @@ public final class RedisSubscriber: Service, Sendable {
             continuation.yield(.subscribed)
             logger.debug("redis subscriber subscribed", metadata: ["channels": "\(channels)"])
 
+            let pings = OutstandingPings()
+            do {
+                try await forward(replies: &replies, pinging: outbound, pings, closing: channel.channel)
+            } catch {
+                if pings.timedOut { throw RedisError.timeout }
+                throw error
+            }
+            if pings.timedOut { throw RedisError.timeout }
+        }
+    }
+
+    /// Messages and PONGs from a subscribed connection, with a PING every `pingInterval`,
+    /// until the connection ends (by Redis, or closed for a PING left unanswered).
+    private func forward(
+        replies: inout NIOAsyncChannelInboundStream<RESPValue>.AsyncIterator, pinging outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+        _ pings: OutstandingPings, closing channel: any Channel
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [pingInterval] in
+                try await Self.ping(every: pingInterval, outbound, pings, closing: channel)
+            }
+            defer { group.cancelAll() }
             while let reply = try await replies.next() {
-                guard let items = reply.array, items.count == 3, items[0].string == "message",
-                    let channelName = items[1].string, let payload = items[2].bytes
-                else { continue }
-                continuation.yield(.message(channel: channelName, payload: payload))
+                guard let items = reply.array, let kind = items.first?.string else { continue }
+                if kind == "pong", let sentAt = pings.answered() {
+                    continuation.yield(.confirmed(upTo: sentAt))
+                } else if kind == "message", items.count == 3, let channelName = items[1].string, let payload = items[2].bytes {
+                    continuation.yield(.message(channel: channelName, payload: payload))
+                }
             }
         }
     }
+
+    /// A PING every `interval`; when `OutstandingPings.limit` are unanswered, the connection
+    /// is closed instead (which ends the reading loop).
+    private static func ping(
+        every interval: TimeAmount, _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, _ pings: OutstandingPings,
+        closing channel: any Channel
+    ) async throws {
+        let ping = RedisCommand("PING").encoded()
+        while !Task.isCancelled {
+            guard pings.sent(at: .now()) else {
+                channel.close(promise: nil)
+                return
+            }
+            try await outbound.write(ping)
+            try await Task.sleep(for: .nanoseconds(interval.nanoseconds))
+        }
+    }
+}
+
+/// The PINGs a subscribed connection sent and Redis has not answered yet, oldest first
+/// (Redis answers them in order).
+private final class OutstandingPings: Sendable {
+    /// Unanswered PINGs that end a connection: a reply late by one interval (a busy Redis, a
+    /// busy machine) is no reason to reconnect.
+    static let limit = 3
+    private let state = Mutex<(sentAt: [NIODeadline], timedOut: Bool)>(([], false))
+
+    /// Records a PING about to be sent; false (and timed out from then on) when `limit` are
+    /// still unanswered.
+    func sent(at instant: NIODeadline) -> Bool {
+        state.withLock { state in
+            guard state.sentAt.count < Self.limit else {
+                state.timedOut = true
+                return false
+            }
+            state.sentAt.append(instant)
+            return true
+        }
+    }
+
+    /// The send time of the PING a PONG answers.
+    func answered() -> NIODeadline? {
+        state.withLock { state in state.sentAt.isEmpty ? nil : state.sentAt.removeFirst() }
+    }
+
+    var timedOut: Bool { state.withLock { $0.timedOut } }
 }

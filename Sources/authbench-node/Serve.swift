@@ -32,6 +32,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Session absolute lifetime in seconds.") var sessionAbsoluteLifetime = 43_200
     @Option(help: "Clock leeway in seconds for exp, iat and nbf.") var clockLeeway = 5
     @Option(help: "JWT revocation: push (pub/sub, checked in memory) or none (valid until exp).") var revocation: RevocationMode = .push
+    @Option(help: "With push revocation: milliseconds the revocation channel may go unconfirmed before access tokens get 503 and the node is not ready.")
+    var revocationMaxStalenessMs = 5_000
     @Option(help: "bcrypt cost for passwords (4 to 31).") var bcryptCost = 10
     @Option(help: "Failed logins per username before 429.") var loginAttemptLimit = 5
     @Option(help: "Window of the failed-login count, in seconds.") var loginAttemptWindow = 300
@@ -42,7 +44,7 @@ struct Serve: AsyncParsableCommand {
     static let valueOptions = [
         "node-id", "host", "port", "redis-url", "key-prefix", "redis-timeout-ms", "jwt-alg", "jwt-key-file",
         "jwt-previous-key", "issuer", "audience", "access-token-ttl", "refresh-token-ttl", "session-idle-timeout",
-        "session-absolute-lifetime", "clock-leeway", "revocation", "bcrypt-cost", "login-attempt-limit",
+        "session-absolute-lifetime", "clock-leeway", "revocation", "revocation-max-staleness-ms", "bcrypt-cost", "login-attempt-limit",
         "login-attempt-window", "idle-timeout", "log-level",
     ]
     static let flagOptions = ["dev", "secure-cookies"]
@@ -72,6 +74,7 @@ struct Serve: AsyncParsableCommand {
             ("--session-idle-timeout", sessionIdleTimeout), ("--session-absolute-lifetime", sessionAbsoluteLifetime),
             ("--login-attempt-limit", loginAttemptLimit), ("--login-attempt-window", loginAttemptWindow),
             ("--idle-timeout", idleTimeout), ("--redis-timeout-ms", redisTimeoutMs),
+            ("--revocation-max-staleness-ms", revocationMaxStalenessMs),
         ] where value <= 0 {
             throw ValidationError("\(name) must be positive")
         }
@@ -93,7 +96,8 @@ struct Serve: AsyncParsableCommand {
             nodeID: nodeId, host: host, port: port, redis: redis, keys: RedisKeys(prefix: keyPrefix), keyRing: keyRing,
             issuer: issuer, audience: audience, accessTokenLifetime: accessTokenTtl, refreshTokenLifetime: refreshTokenTtl,
             sessionIdleTimeout: sessionIdleTimeout, sessionAbsoluteLifetime: sessionAbsoluteLifetime,
-            clockLeeway: clockLeeway, revocation: revocation, bcryptCost: UInt8(bcryptCost),
+            clockLeeway: clockLeeway, revocation: revocation,
+            revocationMaxStaleness: .milliseconds(Int64(revocationMaxStalenessMs)), bcryptCost: UInt8(bcryptCost),
             loginAttemptLimit: loginAttemptLimit, loginAttemptWindow: loginAttemptWindow, secureCookies: secureCookies,
             idleTimeout: .seconds(Int64(idleTimeout)), logLevel: logLevel)
 

@@ -23,7 +23,7 @@ struct Users: AsyncParsableCommand {
         func validate() throws {
             guard (1...10_000_000).contains(count) else { throw ValidationError("--count must be from 1 to 10000000") }
             guard (4...31).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be from 4 to 31") }
-            guard !password.isEmpty else { throw ValidationError("--password must not be empty") }
+            if let problem = PasswordHasher.problem(with: password) { throw ValidationError("--password: \(problem)") }
         }
 
         func run() async throws {
@@ -69,9 +69,9 @@ struct Users: AsyncParsableCommand {
 
         func run() async throws {
             guard let contents = FileManager.default.contents(atPath: passwordFile),
-                let password = String(decoding: contents, as: UTF8.self).split(separator: "\n").first.map(String.init),
-                !password.isEmpty
+                let password = String(decoding: contents, as: UTF8.self).split(separator: "\n").first.map(String.init)
             else { throw StartupError("--password-file: cannot read a password from \(passwordFile)") }
+            if let problem = PasswordHasher.problem(with: password) { throw StartupError("--password-file: \(problem)") }
             let redis = RedisClient(configuration: try redisConfiguration(redisUrl))
             let store = RedisUserStore(redis: redis, keys: RedisKeys(prefix: keyPrefix))
             do {

@@ -81,6 +81,51 @@ extension ClusterTests {
         }
     }
 
+    /// The attempt is counted before bcrypt runs, in one step with its window's expiry: forty
+    /// guesses at once over three nodes get five password checks, and the rest 429.
+    @Test func concurrentGuessesGetNoMorePasswordChecksThanTheLimit() async throws {
+        let prefix = "guesses-\(UUID().uuidString):"
+        try await withThreeNodes(keyPrefix: prefix) { nodes in
+            let statuses = try await withThrowingTaskGroup(of: UInt.self) { group in
+                for guess in 0..<40 {
+                    group.addTask {
+                        UInt(try await nodes[guess % 3].login("reader1", mode: "jwt", password: "guess \(guess)").status.code)
+                    }
+                }
+                return try await group.reduce(into: [UInt]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == 401 }.count == 5, "password checks: \(statuses.sorted())")
+            #expect(statuses.filter { $0 == 429 }.count == 35, "\(statuses.sorted())")
+        }
+        let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.requireRedisURL()))
+        let ttl = try await redis.ttl(prefix + "loginfail:reader1")
+        await redis.shutdown()
+        guard case .seconds(let seconds) = ttl else {
+            Issue.record("the attempt counter has no expiry: \(ttl)")
+            return
+        }
+        #expect(seconds > 0)
+    }
+
+    /// A counter left without an expiry (as a lost EXPIRE after INCR could leave one) would lock
+    /// the user out for ever; the next attempt gives it its window.
+    @Test func anAttemptCounterWithoutExpiryGetsOne() async throws {
+        let prefix = "noexpiry-\(UUID().uuidString):"
+        let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.requireRedisURL()))
+        do {
+            try await redis.set(prefix + "loginfail:reader1", to: "9")
+            try await withThreeNodes(keyPrefix: prefix) { (nodes) async throws in
+                #expect(try await nodes[0].login("reader1", mode: "jwt").status == .tooManyRequests)
+            }
+            let ttl = try await redis.ttl(prefix + "loginfail:reader1")
+            if case .seconds(let seconds) = ttl { #expect(seconds > 0) } else { Issue.record("still no expiry: \(ttl)") }
+            await redis.shutdown()
+        } catch {
+            await redis.shutdown()
+            throw error
+        }
+    }
+
     @Test func logoutRacingInFlightRequestsEndsCleanly() async throws {
         try await withThreeNodes { nodes in
             for mode in ["session", "jwt"] {

@@ -21,9 +21,9 @@ import Testing
             nodes.append(try await NodeHarness.make(.redis, redisURL: redisURL, nodeID: "node-\(index)", port: 0, keyPrefix: prefix))
         }
         let (first, second, third) = (nodes[0], nodes[1], nodes[2])
-        try await first.application().test(.live) { one in
-            try await second.application().test(.live) { two in
-                try await third.application().test(.live) { three in
+        try await first.test(.live) { one in
+            try await second.test(.live) { two in
+                try await third.test(.live) { three in
                     let clients: [any TestClientProtocol] = [one, two, three]
                     for client in clients { try await waitUntilReady(client) }
                     try await body(clients)
@@ -117,7 +117,7 @@ extension ClusterTests {
         try await RedisServerProcess.with { (server) async throws in
             let prefix = "reload-\(UUID().uuidString):"
             let listener = try await NodeHarness.make(.redis, redisURL: server.url, nodeID: "node-1", keyPrefix: prefix)
-            try await listener.application().test(.router) { client in
+            try await listener.test(.router) { client in
                 try await waitUntilReady(client)
                 let access = try await client.login("writer1", mode: "jwt").decoded(Login.self).access_token
                 #expect(try await client.get("/api/me", bearer: access).status == .ok)
@@ -141,3 +141,79 @@ extension ClusterTests {
     }
 }
 
+extension ClusterTests {
+    /// A revocation channel that goes silent (Redis stalled: the connection open, nothing
+    /// answered) must not leave a node vouching for tokens with a list that may miss
+    /// revocations: past the staleness bound, access tokens get 503 and the node is not ready;
+    /// once the channel is back and the list reloaded, they are served again.
+    @Test(.ownRedisServer) func aNodeWhoseRevocationChannelFallsSilentRefusesAccessTokens() async throws {
+        try await RedisServerProcess.with { (server) async throws in
+            let node = try await NodeHarness.make(
+                .redis, redisURL: server.url, revocationMaxStaleness: .seconds(1), redisTimeout: .seconds(1))
+            try await node.test(.router) { client in
+                try await waitUntilReady(client)
+                let access = try await client.login("writer1", mode: "jwt").decoded(Login.self).access_token
+                #expect(try await client.get("/api/me", bearer: access).status == .ok)
+
+                server.pause()
+                let refused = try await eventually {
+                    let response = try await client.get("/api/me", bearer: access)
+                    return response.status == .serviceUnavailable && response.errorCode == "store_unavailable"
+                }
+                #expect(refused, "a token accepted on a revocation list gone stale")
+                #expect(try await client.get("/readyz").status == .serviceUnavailable)
+
+                server.resume()
+                let served = try await eventually { try await client.get("/api/me", bearer: access).status == .ok }
+                #expect(served, "tokens served again once the channel is back")
+                try await waitUntilReady(client)
+            }
+        }
+    }
+
+    /// A subscription killed on the server side (CLIENT KILL TYPE pubsub) while a revocation
+    /// is written without a message: the node resubscribes and reloads, so the token dies.
+    @Test(.ownRedisServer) func aKilledSubscriptionIsReplacedAndTheListReloaded() async throws {
+        try await RedisServerProcess.with { (server) async throws in
+            let prefix = "killed-\(UUID().uuidString):"
+            let node = try await NodeHarness.make(.redis, redisURL: server.url, keyPrefix: prefix)
+            try await node.test(.router) { client in
+                try await waitUntilReady(client)
+                let access = try await client.login("writer1", mode: "jwt").decoded(Login.self).access_token
+                #expect(try await client.get("/api/me", bearer: access).status == .ok)
+                let claims = try node.backend.accessTokens.verify(access)
+                let other = RedisClient(configuration: try RedisConfiguration(url: server.url))
+                do {
+                    try await other.zadd(prefix + "revoked", members: [(Double(claims.exp + 10), "jti:" + claims.jti)])
+                    #expect(try await other.send(RedisCommand("CLIENT", "KILL", "TYPE", "pubsub")).integer == 1)
+                    await other.shutdown()
+                } catch {
+                    await other.shutdown()
+                    throw error
+                }
+                let refused = try await eventually { try await client.get("/api/me", bearer: access).errorCode == "invalid_token" }
+                #expect(refused, "the revocation written while the subscription was down was reloaded")
+            }
+        }
+    }
+
+    /// Only nodes write the revocation set; an entry no node would write (a score of +inf)
+    /// is skipped at reload instead of bringing the node down.
+    @Test func aRevocationEntryWithAnAbsurdScoreIsSkippedAtReload() async throws {
+        let prefix = "absurd-\(UUID().uuidString):"
+        let redis = RedisClient(configuration: try RedisConfiguration(url: TestEnvironment.requireRedisURL()))
+        do {
+            _ = try await redis.send(RedisCommand("ZADD", prefix + "revoked", "+inf", "jti:absurd"))
+            await redis.shutdown()
+        } catch {
+            await redis.shutdown()
+            throw error
+        }
+        try await withThreeNodes(keyPrefix: prefix) { nodes in
+            let access = try await nodes[0].login("writer1", mode: "jwt").decoded(Login.self).access_token
+            for node in nodes {
+                #expect(try await node.get("/api/me", bearer: access).status == .ok)
+            }
+        }
+    }
+}

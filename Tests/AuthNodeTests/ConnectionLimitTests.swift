@@ -21,7 +21,7 @@ import Testing
 
     func withLiveNode(idleTimeout: TimeAmount = .seconds(1), _ body: @Sendable (Int) async throws -> Void) async throws {
         let node = try await NodeHarness.make(.inMemory, port: 0, idleTimeout: idleTimeout)
-        try await node.application().test(.live) { client in
+        try await node.test(.live) { client in
             try await body(try #require(client.port))
         }
     }

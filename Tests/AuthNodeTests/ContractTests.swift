@@ -12,7 +12,7 @@ import Testing
     @Test(arguments: BackendKind.available)
     func operationsEndpoints(_ kind: BackendKind) async throws {
         let node = try await NodeHarness.make(kind)
-        try await node.application().test(.router) { client in
+        try await node.test(.router) { client in
             let health = try await client.get("/healthz")
             #expect(health.status == .ok)
             #expect(try health.decoded([String: String].self) == ["status": "ok", "node": "node-1"])
@@ -36,7 +36,7 @@ import Testing
 
     @Test func metricsCountRequestsByTheirCredential() async throws {
         let node = try await NodeHarness.make(.inMemory)
-        try await node.application().test(.router) { client in
+        try await node.test(.router) { client in
             let token = try await client.login("writer1", mode: "jwt").decoded(Login.self).access_token
             let sid = try #require(try await client.login("writer1", mode: "session").sessionCookie)
             #expect(try await client.get("/api/me", bearer: token).status == .ok)
@@ -53,7 +53,7 @@ import Testing
     @Test(arguments: BackendKind.available)
     func sessionLogin(_ kind: BackendKind) async throws {
         let node = try await NodeHarness.make(kind)
-        try await node.application().test(.router) { client in
+        try await node.test(.router) { client in
             let login = try await client.login("writer1", mode: "session")
             #expect(login.status == .ok)
             let cookie = try #require(login.headers[.setCookie])
@@ -72,7 +72,7 @@ import Testing
 
             // A login presenting a valid sid still gets a new id: no session fixation.
             let again = try await client.execute(
-                uri: "/auth/login", method: .post, headers: [.cookie: "sid=\(sid)"],
+                uri: "/auth/login", method: .post, headers: [.cookie: "sid=\(sid)", .contentType: "application/json"],
                 body: ByteBuffer(string: #"{"username":"writer1","password":"\#(NodeHarness.password)","mode":"session"}"#))
             #expect(again.status == .ok)
             #expect(again.sessionCookie != sid)
@@ -82,7 +82,7 @@ import Testing
     @Test(arguments: BackendKind.available)
     func jwtLoginIssuesExactlyTheContractClaims(_ kind: BackendKind) async throws {
         let node = try await NodeHarness.make(kind)
-        try await node.application().test(.router) { client in
+        try await node.test(.router) { client in
             let login = try await client.login("reader1", mode: "jwt")
             #expect(login.status == .ok)
             let tokens = try login.decoded(Login.self)
@@ -112,7 +112,7 @@ import Testing
     @Test(arguments: BackendKind.available)
     func unknownUserAndWrongPasswordLookAlikeAndAreLimited(_ kind: BackendKind) async throws {
         let node = try await NodeHarness.make(kind, loginAttemptLimit: 3)
-        try await node.application().test(.router) { client in
+        try await node.test(.router) { client in
             let unknown = try await client.login("nobody", mode: "jwt")
             let wrong = try await client.login("writer1", mode: "jwt", password: "wrong")
             #expect(unknown.status == .unauthorized)
@@ -132,10 +132,66 @@ import Testing
         }
     }
 
+    /// bcrypt would read a password only up to a NUL and its first 72 bytes; such passwords are
+    /// refused, so no two different passwords log in as one.
+    @Test(arguments: BackendKind.available)
+    func passwordsAreTakenWholeOrRefused(_ kind: BackendKind) async throws {
+        let node = try await NodeHarness.make(kind)
+        let longest = String(repeating: "p", count: PasswordHasher.maximumPasswordBytes)
+        try await node.backend.users.save(UserRecord(
+            username: "longest", name: "Longest", role: .reader, passwordHash: try await node.backend.passwordHasher.hash(longest)))
+        try await node.test(.router) { client in
+            #expect(try await client.login("longest", mode: "jwt", password: longest).status == .ok)
+            let refused = [
+                ("longest", longest + "anything", "bytes past the 72nd"),
+                ("writer1", NodeHarness.password + "\\u0000anything", "a NUL after the right password"),
+                ("writer1", "\\u0000", "a lone NUL"),
+            ]
+            for (username, password, what) in refused {
+                let response = try await client.login(username, mode: "jwt", password: password)
+                #expect(response.status == .badRequest, "\(what): \(response.status)")
+                #expect(response.errorCode == "bad_request", "\(what)")
+            }
+        }
+        #expect(PasswordHasher.problem(with: longest) == nil)
+        #expect(PasswordHasher.problem(with: longest + "é") != nil)
+        #expect(PasswordHasher.problem(with: "") != nil)
+    }
+
+    /// A cross-site form can send a login as text/plain or a form encoding, never as JSON
+    /// without a preflight: every `/auth` POST takes only JSON.
+    @Test(arguments: BackendKind.available)
+    func authPostsTakeOnlyJSON(_ kind: BackendKind) async throws {
+        let node = try await NodeHarness.make(kind)
+        try await node.test(.router) { client in
+            let login = ByteBuffer(string: #"{"username":"writer1","password":"\#(NodeHarness.password)","mode":"session"}"#)
+            for contentType in [nil, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonp"] {
+                var headers: HTTPFields = [:]
+                if let contentType { headers[.contentType] = contentType }
+                let response = try await client.execute(uri: "/auth/login", method: .post, headers: headers, body: login)
+                #expect(response.status == .unsupportedMediaType, "\(contentType ?? "no Content-Type")")
+                #expect(response.errorCode == "unsupported_media_type", "\(contentType ?? "no Content-Type")")
+            }
+            for contentType in ["application/json", "application/json; charset=utf-8", "Application/JSON ;charset=UTF-8"] {
+                let response = try await client.execute(uri: "/auth/login", method: .post, headers: [.contentType: contentType], body: login)
+                #expect(response.status == .ok, "\(contentType)")
+            }
+            let sid = try #require(try await client.login("writer1", mode: "session").sessionCookie)
+            for path in ["/auth/logout", "/auth/logout-all"] {
+                let response = try await client.execute(uri: path, method: .post, headers: [.cookie: "sid=\(sid)", .contentType: "text/plain"])
+                #expect(response.status == .unsupportedMediaType, "\(path)")
+            }
+            let refresh = try await client.execute(
+                uri: "/auth/refresh", method: .post, headers: [.contentType: "text/plain"], body: ByteBuffer(string: #"{"refresh_token":"x"}"#))
+            #expect(refresh.status == .unsupportedMediaType)
+            #expect(try await client.get("/api/me", session: sid).status == .ok, "the session outlived the cross-site logouts")
+        }
+    }
+
     @Test(arguments: BackendKind.available)
     func malformedRequestsGetJSON4xx(_ kind: BackendKind) async throws {
         let node = try await NodeHarness.make(kind)
-        try await node.application().test(.router) { client in
+        try await node.test(.router) { client in
             let cases: [(String?, HTTPResponse.Status, String)] = [
                 ("{not json", .badRequest, "bad_request"),
                 (#"{"username":"writer1"}"#, .badRequest, "bad_request"),
@@ -163,7 +219,7 @@ import Testing
     @Test(arguments: BackendKind.available)
     func credentialsChooseTheModeAndBadOnesAre401(_ kind: BackendKind) async throws {
         let node = try await NodeHarness.make(kind)
-        try await node.application().test(.router) { client in
+        try await node.test(.router) { client in
             let none = try await client.get("/api/me")
             #expect(none.status == .unauthorized)
             #expect(none.errorCode == "missing_credentials")
@@ -203,7 +259,7 @@ import Testing
 
     @Test func expiredAccessTokenIsTokenExpired() async throws {
         let node = try await NodeHarness.make(.inMemory, accessTokenLifetime: 60)
-        try await node.application().test(.router) { client in
+        try await node.test(.router) { client in
             let token = try await client.login("writer1", mode: "jwt").decoded(Login.self).access_token
             try await node.advance(by: 60 + 5 + 1)
             let response = try await client.get("/api/me", bearer: token)
@@ -215,7 +271,7 @@ import Testing
     @Test(arguments: BackendKind.available)
     func refreshRotatesAndReuseRevokesTheFamily(_ kind: BackendKind) async throws {
         let node = try await NodeHarness.make(kind)
-        try await node.application().test(.router) { client in
+        try await node.test(.router) { client in
             let bystander = try await client.login("writer1", mode: "jwt").decoded(Login.self)
             let first = try await client.login("writer1", mode: "jwt").decoded(Login.self)
             let original = first.refresh_token
@@ -246,7 +302,7 @@ import Testing
     @Test(arguments: BackendKind.available)
     func articlesAreAuthorizedByRole(_ kind: BackendKind) async throws {
         let node = try await NodeHarness.make(kind)
-        try await node.application().test(.router) { client in
+        try await node.test(.router) { client in
             let reader = try await client.login("reader1", mode: "jwt").decoded(Login.self).access_token
             let writer = try #require(try await client.login("writer1", mode: "session").sessionCookie)
 
@@ -269,6 +325,17 @@ import Testing
             let notJSON = try await client.execute(
                 uri: "/api/articles/42", method: .put, headers: [.cookie: "sid=\(writer)"], body: ByteBuffer(string: "{oops"))
             #expect(notJSON.errorCode == "bad_request")
+            // JSON in another encoding, or behind a byte-order mark, would be echoed into a
+            // response that is not UTF-8 JSON.
+            let utf16 = Array(#"{"title":"x"}"#.utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+            let utf32 = Array(#"{"title":"x"}"#.unicodeScalars).flatMap { [UInt8($0.value & 0xFF), 0, 0, 0] }
+            for (name, body) in [("UTF-16LE", [0xFF, 0xFE] + utf16), ("UTF-16LE without a BOM", utf16), ("UTF-32LE", utf32),
+                                 ("UTF-8 behind a BOM", [0xEF, 0xBB, 0xBF] + Array(#"{"title":"x"}"#.utf8))] {
+                let response = try await client.execute(
+                    uri: "/api/articles/42", method: .put, headers: [.cookie: "sid=\(writer)"], body: ByteBuffer(bytes: body))
+                #expect(response.status == .badRequest, "\(name): \(response.status)")
+                #expect(response.errorCode == "bad_request", "\(name)")
+            }
             let tooLarge = try await client.execute(
                 uri: "/api/articles/42", method: .put, headers: [.cookie: "sid=\(writer)"],
                 body: ByteBuffer(string: "\"" + String(repeating: "x", count: 16 * 1024) + "\""))
@@ -280,7 +347,7 @@ import Testing
     @Test(arguments: BackendKind.available)
     func logoutEndsTheCredential(_ kind: BackendKind) async throws {
         let node = try await NodeHarness.make(kind)
-        try await node.application().test(.router) { client in
+        try await node.test(.router) { client in
             let sid = try #require(try await client.login("writer1", mode: "session").sessionCookie)
             #expect(try await client.post("/auth/logout", session: sid).status == .noContent)
             #expect(try await client.get("/api/me", session: sid).errorCode == "invalid_session")
@@ -297,7 +364,7 @@ import Testing
     @Test(arguments: BackendKind.available)
     func logoutAllEndsEverySessionFamilyAndToken(_ kind: BackendKind) async throws {
         let node = try await NodeHarness.make(kind)
-        try await node.application().test(.router) { client in
+        try await node.test(.router) { client in
             let sessions = [
                 try #require(try await client.login("writer1", mode: "session").sessionCookie),
                 try #require(try await client.login("writer1", mode: "session").sessionCookie),
@@ -323,7 +390,7 @@ import Testing
         let node = try await NodeHarness.make(.inMemory)
         let idle = Double(node.configuration.sessionIdleTimeout)
         let absolute = Double(node.configuration.sessionAbsoluteLifetime)
-        try await node.application().test(.router) { client in
+        try await node.test(.router) { client in
             // Idle too long: gone.
             let idleSession = try #require(try await client.login("writer1", mode: "session").sessionCookie)
             try await node.advance(by: idle + 1)
@@ -344,7 +411,7 @@ import Testing
 
     @Test func withoutPushAnAccessTokenLivesUntilItExpires() async throws {
         let node = try await NodeHarness.make(.inMemory, revocation: .none, accessTokenLifetime: 60)
-        try await node.application().test(.router) { client in
+        try await node.test(.router) { client in
             let tokens = try await client.login("writer1", mode: "jwt").decoded(Login.self)
             let access = tokens.access_token
             #expect(try await client.post("/auth/logout", bearer: access).status == .noContent)

@@ -59,6 +59,19 @@ import Glibc
         }
     }
 
+    @Test func aPasswordBcryptWouldCutIsRefusedBeforeAnythingIsWritten() throws {
+        let long = String(repeating: "x", count: 73)
+        let seeded = try Self.run(["users", "seed", "--count", "1", "--password=\(long)", "--redis-url", "redis://127.0.0.1:1"])
+        #expect(seeded.status != 0)
+        #expect(seeded.stderr.hasPrefix("authbench-node: --password: the password must be at most 72 bytes"), "\(seeded.stderr)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("authbench-pw-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try long.write(to: folder, atomically: true, encoding: .utf8)
+        let added = try Self.run(["users", "add", "someone", "--password-file", folder.path, "--redis-url", "redis://127.0.0.1:1"])
+        #expect(added.status != 0)
+        #expect(added.stderr == "authbench-node: --password-file: the password must be at most 72 bytes (bcrypt's limit)\n", "\(added.stderr)")
+    }
+
     /// Generated passwords can begin with `-`; the scripts pass them as `--password=...`.
     @Test(.sharedRedis) func aPasswordBeginningWithADashIsTakenInTheEqualsForm() throws {
         let redisURL = try TestEnvironment.requireRedisURL()

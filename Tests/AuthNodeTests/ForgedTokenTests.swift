@@ -52,6 +52,18 @@ import Testing
             ("role not a role", Self.forge(header: header, claims: Self.claims(now: now, ["role": #""root""#])), "invalid_token"),
             ("duplicate sub", Self.forge(header: header, claims: Self.claims(now: now).dropLast() + #","sub":"admin1"}"#), "invalid_token"),
             ("duplicate role", Self.forge(header: header, claims: Self.claims(now: now).dropLast() + #","role":"admin"}"#), "invalid_token"),
+            // A nested or null member sends the payload past the flat-JSON reader to JSONDecoder,
+            // which would keep one of two members silently.
+            ("duplicate name beside a null member",
+             Self.forge(header: header, claims: Self.claims(now: now, ["x": "null"]).dropLast() + #","name":"Admin"}"#), "invalid_token"),
+            ("duplicate role beside a nested member",
+             Self.forge(header: header, claims: #"{"role":"admin","x":{"a":[1,{"b":2}]},"# + Self.claims(now: now).dropFirst()), "invalid_token"),
+            ("duplicate sub, one escaped, beside a nested member",
+             Self.forge(header: header, claims: Self.claims(now: now, ["x": "[]"]).dropLast() + #","sub":"admin1"}"#), "invalid_token"),
+            ("header naming alg twice",
+             Self.forge(header: #"{"alg":"none","typ":"JWT","kid":"\#(kid)","alg":"HS256"}"#, claims: Self.claims(now: now)), "invalid_token"),
+            ("header naming kid twice",
+             Self.forge(header: #"{"alg":"HS256","kid":"\#(kid)","typ":"JWT","kid":"\#(kid)"}"#, claims: Self.claims(now: now)), "invalid_token"),
             ("claims an array", Self.forge(header: header, claims: "[1,2,3]"), "invalid_token"),
             ("claims a string", Self.forge(header: header, claims: #""writer1""#), "invalid_token"),
             ("claims a number", Self.forge(header: header, claims: "42"), "invalid_token"),
@@ -102,9 +114,14 @@ import Testing
         }
 
         let attacks = cases
-        try await node.application().test(.router) { client in
+        try await node.test(.router) { client in
             let control = try await client.get("/api/me", bearer: good)
             #expect(control.status == .ok, "the forging helper makes tokens the node accepts, so each refusal below is the attack's")
+            // The same paths without a duplicate are accepted: the refusals above are the duplicates'.
+            let nestedControl = Self.forge(header: header, claims: Self.claims(now: now, ["x": #"{"a":[1,{"b":2}]}"#]))
+            #expect(try await client.get("/api/me", bearer: nestedControl).status == .ok, "a nested member alone")
+            let foreignControl = Self.forge(header: #"{"kid":"\#(kid)","typ":"JWT","alg":"HS256"}"#, claims: Self.claims(now: now))
+            #expect(try await client.get("/api/me", bearer: foreignControl).status == .ok, "a header in another order")
             for (name, token, code) in attacks {
                 let response = try await client.get("/api/me", bearer: token)
                 #expect(response.status == .unauthorized, "\(name): \(response.status)")
@@ -126,7 +143,7 @@ import Testing
             Base64URL.decode(jwk["x"]!)! + (jwk["y"].flatMap { Base64URL.decode($0) } ?? []),
             Array(jwk["x"]!.utf8),
         ]
-        try await node.application().test(.router) { client in
+        try await node.test(.router) { client in
             let login = try await client.login("writer1", mode: "jwt").decoded(Login.self)
             #expect(try await client.get("/api/me", bearer: login.access_token).status == .ok)
             for (index, publicKey) in publicForms.enumerated() {

@@ -31,7 +31,7 @@ extension ClusterTests {
         // expires, so at least twice, each time rotating its own refresh token (a second use of
         // one would look like theft and revoke the family: renewal_failures would show it).
         let node = try await NodeHarness.make(.redis, port: 0, accessTokenLifetime: 3)
-        try await node.application().test(.live) { client in
+        try await node.test(.live) { client in
             let plan = LoadPlan(
                 targets: [Target(host: "127.0.0.1", port: try #require(client.port))], modes: [.jwt], path: "/api/me",
                 rate: 200, connections: 2, users: 1, userPrefix: "writer", password: NodeHarness.password,
@@ -46,7 +46,7 @@ extension ClusterTests {
 
     @Test func anUnexpected401LogsTheUserInAgain() async throws {
         let node = try await NodeHarness.make(.redis, port: 0)
-        try await node.application().test(.live) { client in
+        try await node.test(.live) { client in
             let plan = LoadPlan(
                 targets: [Target(host: "127.0.0.1", port: try #require(client.port))], modes: [.session], path: "/api/me",
                 rate: 200, connections: 1, users: 1, userPrefix: "writer", password: NodeHarness.password,

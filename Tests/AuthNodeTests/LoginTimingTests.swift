@@ -10,7 +10,7 @@ import Testing
     /// cost), so neither the body nor the time tells which usernames exist.
     @Test func unknownUserAndWrongPasswordTakeTheSameTime() async throws {
         let node = try await NodeHarness.make(.inMemory, loginAttemptLimit: 10_000, bcryptCost: 8)
-        try await node.application().test(.router) { client in
+        try await node.test(.router) { client in
             var unknown: [Duration] = []
             var wrong: [Duration] = []
             let clock = ContinuousClock()

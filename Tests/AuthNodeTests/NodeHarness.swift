@@ -43,6 +43,7 @@ struct NodeHarness {
         port: Int = 8081,
         keyPrefix: String? = nil,
         revocation: RevocationMode = .push,
+        revocationMaxStaleness: TimeAmount = .seconds(5),
         loginAttemptLimit: Int = 5,
         accessTokenLifetime: Int = 300,
         keyRing: JWTKeyRing? = nil,
@@ -57,7 +58,8 @@ struct NodeHarness {
         }
         var configuration = NodeConfiguration(
             nodeID: nodeID, port: port, keys: RedisKeys(prefix: keyPrefix ?? "test-\(UUID().uuidString):"), keyRing: keyRing,
-            accessTokenLifetime: accessTokenLifetime, revocation: revocation, bcryptCost: bcryptCost,
+            accessTokenLifetime: accessTokenLifetime, revocation: revocation, revocationMaxStaleness: revocationMaxStaleness,
+            bcryptCost: bcryptCost,
             loginAttemptLimit: loginAttemptLimit, idleTimeout: idleTimeout)
         let backend: AuthBackend
         var clock: ManualClock?
@@ -83,6 +85,16 @@ struct NodeHarness {
 
     func application() throws -> some ApplicationProtocol {
         try buildApplication(configuration, backend: backend, metricsRegistry: metricsRegistry, logger: Logger(label: "test"))
+    }
+
+    /// Runs the application as HummingbirdTesting does, once `/readyz` says ready (a node on
+    /// Redis refuses access tokens until it has loaded the revocation list).
+    func test<Value>(_ setup: TestingSetup, _ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
+        try await application().test(setup) { client in
+            let ready = try await eventually { try await client.get("/readyz").status == .ok }
+            try #require(ready, "the node did not become ready")
+            return try await body(client)
+        }
     }
 
     /// Moves time on: the manual clock where there is one, the wall clock otherwise.

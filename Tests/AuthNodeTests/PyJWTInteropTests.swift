@@ -65,7 +65,7 @@ import Testing
         let node = try await NodeHarness.make(.inMemory, keyRing: JWTKeyRing(current: key))
         let now = Int(try #require(node.clock).now())
 
-        try await node.application().test(.router) { client in
+        try await node.test(.router) { client in
             // The node's token, verified by PyJWT with the same key (the public half for ES256 and EdDSA).
             let issued = try await client.login("writer1", mode: "jwt").decoded(Login.self).access_token
             let verified = try JSONSerialization.jsonObject(

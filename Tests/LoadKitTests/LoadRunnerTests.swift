@@ -255,14 +255,15 @@ extension LoadRunnerTests {
         try await server.start()
         let plan = LoadPlan(
             targets: [Target(host: "127.0.0.1", port: server.port)], modes: [.none], path: "/", rate: 200, connections: 2,
-            users: 0, duration: .seconds(10), warmup: .milliseconds(300))
+            users: 0, duration: .seconds(12), warmup: .milliseconds(300))
         let progress = LiveProgress()
         async let result = LoadRunner(plan: plan, progress: progress).run()
-        // Counts reach the progress every half second, and only for the measured phase: at 300
-        // answers the generator's schedule is at least 1.5 s into it, however late its sends on a
-        // busy machine. Down for 1.5 s (longer if the machine is slow), then up again: answers
-        // resume while the 10 s schedule still runs (reconnecting backs off at most 1 s).
-        let measuring = try await eventually { progress.snapshot().requests >= 300 }
+        // Counts reach the progress every half second, and only for the measured phase: at 600
+        // answers (3 s of the schedule), neither connection's schedule can still be in its first
+        // second unless it lags the other by 4 s, however late its sends on a busy machine.
+        // Down for 1.5 s (longer if the machine is slow), then up again: answers resume while
+        // the 12 s schedule still runs (reconnecting backs off at most 1 s).
+        let measuring = try await eventually { progress.snapshot().requests >= 600 }
         #expect(measuring)
         await server.stop()
         try await Task.sleep(for: .milliseconds(1_500))
@@ -282,7 +283,7 @@ extension LoadRunnerTests {
         #expect(run.per_second[..<firstWithErrors].allSatisfy { $0.errors == 0 && $0.rps > 0 }, "\(errorsBySecond)")
         #expect(run.status_counts["200", default: 0] > answeredBeforeRestart, "answers after the restart")
         #expect(run.errors_by_cause.keys.contains { $0.contains("refused") || $0.contains("reset") || $0.contains("closed") }, "\(run.errors_by_cause)")
-        #expect(run.per_second.count == 10)
+        #expect(run.per_second.count == 12)
     }
 }
 

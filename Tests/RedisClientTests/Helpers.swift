@@ -25,6 +25,11 @@ func withSharedRedisClient<T>(
     return try await withRedisClient(configuration, body)
 }
 
+/// A client of `url` with `patientTimeout`s, shut down after `body` whatever happens.
+func withPatientRedisClient<T>(url: String, _ body: (RedisClient) async throws -> T) async throws -> T {
+    try await withRedisClient(try patientConfiguration(url: url), body)
+}
+
 func withRedisClient<T>(
     _ configuration: RedisConfiguration,
     _ body: (RedisClient) async throws -> T

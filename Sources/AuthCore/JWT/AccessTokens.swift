@@ -24,6 +24,7 @@ public struct AccessTokenClaims: Codable, Sendable, Hashable {
         } catch {
             return nil
         }
+        guard JSONMemberNames.areUnique(payload) else { return nil }
         return try? JSONDecoder().decode(AccessTokenClaims.self, from: Data(payload))
     }
 
@@ -242,9 +243,9 @@ public struct AccessTokens: Sendable {
     /// A header other than the one this node writes (another issuer's field order, say):
     /// decoded, and held to the same rules.
     private func key(forForeignHeader encodedHeader: UnsafeBufferPointer<UInt8>) throws(AccessTokenError) -> JWTSigningKey {
-        guard let headerBytes = Base64URL.decode(bytes: encodedHeader),
+        guard let headerBytes = Base64URL.decode(bytes: encodedHeader), JSONMemberNames.areUnique(headerBytes),
             let header = try? JSONDecoder().decode(Header.self, from: Data(headerBytes))
-        else { throw .invalid("the header is not a JSON object with alg") }
+        else { throw .invalid("the header is not a JSON object with alg, each member named once") }
         guard header.crit == nil else { throw .invalid("unsupported critical header parameters") }
         guard header.typ == nil || header.typ == "JWT" else { throw .invalid("typ is not JWT") }
         guard let kid = header.kid, let key = keyRing.key(kid: kid) else { throw .invalid("unknown kid") }

@@ -1,3 +1,4 @@
+import Logging
 import RedisClient
 import Synchronization
 
@@ -42,10 +43,12 @@ public final class InMemoryRevocationStore: RevocationStore {
 public struct RedisRevocationStore: RevocationStore {
     let redis: RedisClient
     let keys: RedisKeys
+    let logger: Logger
 
-    public init(redis: RedisClient, keys: RedisKeys) {
+    public init(redis: RedisClient, keys: RedisKeys, logger: Logger) {
         self.redis = redis
         self.keys = keys
+        self.logger = logger
     }
 
     public func publish(_ revocation: Revocation) async throws {
@@ -56,6 +59,13 @@ public struct RedisRevocationStore: RevocationStore {
     public func loadAll(now: Int64) async throws -> [Revocation] {
         try await redis.zremrangebyscore(keys.revoked, min: .negativeInfinity, max: .exclusive(Double(now)))
         return try await redis.zrangebyscoreWithScores(keys.revoked, min: .inclusive(Double(now)), max: .positiveInfinity)
-            .compactMap { Revocation(member: String(decoding: $0.member, as: UTF8.self), until: Int64($0.score)) }
+            .compactMap { entry in
+                // Only nodes write this set; a score no node writes (inf, past Int64) is skipped, not trusted.
+                guard let until = Int64(exactly: entry.score.rounded(.down)) else {
+                    logger.warning("revocation entry skipped: its score is not a time", metadata: ["score": "\(entry.score)"])
+                    return nil
+                }
+                return Revocation(member: String(decoding: entry.member, as: UTF8.self), until: until)
+            }
     }
 }

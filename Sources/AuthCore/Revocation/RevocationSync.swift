@@ -1,18 +1,26 @@
 import Logging
+import NIOCore
 import RedisClient
 import ServiceLifecycle
 import Synchronization
 
 /// Keeps this node's `RevocationList` in step with every other node's: listens on the
 /// revocation channel and, after every (re)subscribe, reloads the whole list, since
-/// anything published while it was away was missed. Not ready until that reload is done.
+/// anything published while it was away was missed. The list is current once loaded and
+/// while the channel was last confirmed complete (a PING answered on it) within
+/// `maxStaleness`, also across a reconnect: a node whose list is not current must not accept
+/// access tokens, nor report ready. So a Redis outage shorter than the bound leaves access
+/// tokens served; past it, they get 503 like sessions.
 public final class RevocationSync: Service {
     private let subscriber: RedisSubscriber
     private let store: any RevocationStore
     private let list: RevocationList
     private let clock: any AuthClock
     private let logger: Logger
-    private let ready = Atomic<Bool>(false)
+    public let maxStaleness: TimeAmount
+    /// Every revocation published before this instant (uptime nanoseconds) is in the list;
+    /// 0 until it is first loaded.
+    private let currentUpTo = Atomic<UInt64>(0)
 
     public init(
         configuration: RedisConfiguration,
@@ -20,31 +28,57 @@ public final class RevocationSync: Service {
         store: any RevocationStore,
         list: RevocationList,
         clock: any AuthClock,
+        maxStaleness: TimeAmount,
         logger: Logger
     ) {
-        self.subscriber = RedisSubscriber(configuration: configuration, channels: [keys.revocationChannel], logger: logger)
+        self.maxStaleness = maxStaleness
+        // Four PINGs within the bound, so a live channel is confirmed well inside it; a silent one
+        // makes the list stale at the bound and is replaced a few PINGs later.
+        let pingInterval = TimeAmount.nanoseconds(max(maxStaleness.nanoseconds / 4, 10_000_000))
+        self.subscriber = RedisSubscriber(
+            configuration: configuration, channels: [keys.revocationChannel], pingInterval: pingInterval, logger: logger)
         self.store = store
         self.list = list
         self.clock = clock
         self.logger = logger
     }
 
-    public var isReady: Bool { ready.load(ordering: .relaxed) }
+    /// Loaded, and complete as of at most `maxStaleness` ago.
+    public var isCurrent: Bool {
+        let upTo = currentUpTo.load(ordering: .relaxed)
+        let now = NIODeadline.now().uptimeNanoseconds
+        return upTo != 0 && (now < upTo || now - upTo <= UInt64(maxStaleness.nanoseconds))
+    }
 
     public func run() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await self.subscriber.run() }
+            var channelDown = false
             for await event in subscriber.events {
                 switch event {
                 case .subscribed:
+                    channelDown = false
                     await reload()
                 case .message(_, let payload):
                     if let revocation = Revocation(message: String(decoding: payload, as: UTF8.self)) {
                         list.apply(revocation)
                     }
+                case .confirmed(let upTo):
+                    let loaded = currentUpTo.load(ordering: .relaxed)
+                    if loaded != 0, upTo.uptimeNanoseconds > loaded {
+                        currentUpTo.store(upTo.uptimeNanoseconds, ordering: .relaxed)
+                    }
                 case .disconnected(let error):
-                    ready.store(false, ordering: .relaxed)
-                    logger.debug("revocation channel lost", metadata: ["error": "\(error)"])
+                    // The list stays as current as its last confirmation: once per outage, say
+                    // when access tokens will be refused.
+                    if !channelDown {
+                        channelDown = true
+                        logger.warning(
+                            "revocation channel lost: access tokens get 503 once the list is older than the staleness bound, until it is back",
+                            metadata: ["error": "\(error)", "max_staleness_ms": "\(maxStaleness.nanoseconds / 1_000_000)"])
+                    } else {
+                        logger.debug("revocation channel still down", metadata: ["error": "\(error)"])
+                    }
                 }
             }
             try await group.waitForAll()
@@ -55,8 +89,9 @@ public final class RevocationSync: Service {
         // Retries until it works: a node that cannot load the list must not report ready.
         while !Task.isCancelled {
             do {
+                let startedAt = NIODeadline.now()
                 list.replaceAll(with: try await store.loadAll(now: Int64(clock.now())))
-                ready.store(true, ordering: .relaxed)
+                currentUpTo.store(startedAt.uptimeNanoseconds, ordering: .relaxed)
                 logger.debug("revocation list reloaded", metadata: ["entries": "\(list.count)"])
                 return
             } catch {

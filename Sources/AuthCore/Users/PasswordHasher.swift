@@ -8,6 +8,22 @@ public struct PasswordHasher: Sendable {
     /// Verified against when the user does not exist, so both failures take the same time.
     private let decoyHash: String
 
+    /// bcrypt reads a password as a C string of at most 72 bytes: a NUL would end it early and
+    /// the bytes past 72 would be ignored, so two different passwords could be one. Such
+    /// passwords are refused rather than pre-hashed, which keeps every stored hash a plain
+    /// bcrypt of the password (any bcrypt library verifies it, and a pre-hash would be an
+    /// unsalted digest that leaked hashes of other sites could be tried against).
+    public static let maximumPasswordBytes = 72
+
+    /// Why `password` cannot be a password, or nil when it can.
+    public static func problem(with password: String) -> String? {
+        let bytes = password.utf8
+        if bytes.isEmpty { return "the password must not be empty" }
+        if bytes.contains(0) { return "the password must not contain a NUL character" }
+        if bytes.count > maximumPasswordBytes { return "the password must be at most \(maximumPasswordBytes) bytes (bcrypt's limit)" }
+        return nil
+    }
+
     public init(cost: UInt8) {
         precondition((4...31).contains(cost), "bcrypt cost must be from 4 to 31")
         self.cost = cost

@@ -24,4 +24,6 @@ public struct APIError: HTTPResponseError, Sendable {
 
     static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad_request", message) }
     static let storeUnavailable = APIError(.serviceUnavailable, "store_unavailable", "the session store is not answering; try again")
+    static let revocationUnavailable = APIError(
+        .serviceUnavailable, "store_unavailable", "this node's revocation list may be out of date (its Redis channel is not answering); try again")
 }

@@ -37,9 +37,9 @@ public func buildRouter(_ configuration: NodeConfiguration, backend: AuthBackend
         .add(to: router)
 
     let authRoutes = AuthRoutes(backend: backend, configuration: configuration)
-    authRoutes.addPublic(to: router.group("auth"))
+    authRoutes.addPublic(to: router.group("auth").add(middleware: JSONContentTypeMiddleware()))
     let authenticator = CredentialAuthenticator(backend: backend, revocation: configuration.revocation)
-    authRoutes.addAuthenticated(to: router.group("auth").add(middleware: authenticator))
+    authRoutes.addAuthenticated(to: router.group("auth").add(middleware: JSONContentTypeMiddleware()).add(middleware: authenticator))
     APIRoutes(nodeID: configuration.nodeID).add(to: router.group("api").add(middleware: authenticator))
     return router
 }

@@ -17,8 +17,11 @@ public struct AuthBackend: Sendable {
     /// Services to run with the server (Redis client, revocation sync).
     public let services: [any Service]
     /// True when the node may take traffic: the store answers and, with push revocation,
-    /// the revocation list has been loaded since the last (re)connect.
+    /// the revocation list is current (`revocationIsCurrent`).
     public let isReady: @Sendable () async -> Bool
+    /// With push revocation: the list was loaded since the last (re)connect and its channel
+    /// confirmed alive within the configured staleness bound. Always true otherwise.
+    public let revocationIsCurrent: @Sendable () -> Bool
 
     /// Everything on one shared Redis, as in production.
     public static func redis(
@@ -30,12 +33,12 @@ public struct AuthBackend: Sendable {
         let redis = RedisClient(configuration: configuration.redis, metricsFactory: metricsFactory, logger: logger)
         let keys = configuration.keys
         let revocationList = RevocationList(clock: clock)
-        let revocationStore = RedisRevocationStore(redis: redis, keys: keys)
+        let revocationStore = RedisRevocationStore(redis: redis, keys: keys, logger: logger)
         let revocationSync =
             configuration.revocation == .push
             ? RevocationSync(
                 configuration: configuration.redis, keys: keys, store: revocationStore, list: revocationList,
-                clock: clock, logger: logger)
+                clock: clock, maxStaleness: configuration.revocationMaxStaleness, logger: logger)
             : nil
         let services: [any Service] = [redis] + (revocationSync.map { [$0] } ?? [])
         return AuthBackend(
@@ -50,8 +53,9 @@ public struct AuthBackend: Sendable {
             services: services,
             isReady: {
                 guard (try? await redis.ping()) != nil else { return false }
-                return revocationSync?.isReady ?? true
-            }
+                return revocationSync?.isCurrent ?? true
+            },
+            revocationIsCurrent: { revocationSync?.isCurrent ?? true }
         )
     }
 
@@ -77,7 +81,8 @@ public struct AuthBackend: Sendable {
             revocationStore: revocationStore,
             loginAttempts: InMemoryLoginAttemptStore(clock: clock),
             services: [],
-            isReady: { true }
+            isReady: { true },
+            revocationIsCurrent: { true }
         )
     }
 
@@ -91,7 +96,8 @@ public struct AuthBackend: Sendable {
         revocationStore: any RevocationStore,
         loginAttempts: any LoginAttemptStore,
         services: [any Service],
-        isReady: @escaping @Sendable () async -> Bool
+        isReady: @escaping @Sendable () async -> Bool,
+        revocationIsCurrent: @escaping @Sendable () -> Bool
     ) {
         self.users = users
         self.passwordHasher = PasswordHasher(cost: configuration.bcryptCost)
@@ -107,5 +113,6 @@ public struct AuthBackend: Sendable {
         self.loginAttempts = loginAttempts
         self.services = services
         self.isReady = isReady
+        self.revocationIsCurrent = revocationIsCurrent
     }
 }

@@ -27,6 +27,9 @@ public struct NodeConfiguration: Sendable {
     public var sessionAbsoluteLifetime: Int
     public var clockLeeway: Int
     public var revocation: RevocationMode
+    /// With push revocation: how long the revocation channel may go unconfirmed (no PING
+    /// answered on it) before the node refuses access tokens with 503 and is not ready.
+    public var revocationMaxStaleness: TimeAmount
     public var bcryptCost: UInt8
     public var loginAttemptLimit: Int
     public var loginAttemptWindow: Int
@@ -49,6 +52,7 @@ public struct NodeConfiguration: Sendable {
         sessionAbsoluteLifetime: Int = 43_200,
         clockLeeway: Int = 5,
         revocation: RevocationMode = .push,
+        revocationMaxStaleness: TimeAmount = .seconds(5),
         bcryptCost: UInt8 = 10,
         loginAttemptLimit: Int = 5,
         loginAttemptWindow: Int = 300,
@@ -70,6 +74,7 @@ public struct NodeConfiguration: Sendable {
         self.sessionAbsoluteLifetime = sessionAbsoluteLifetime
         self.clockLeeway = clockLeeway
         self.revocation = revocation
+        self.revocationMaxStaleness = revocationMaxStaleness
         self.bcryptCost = bcryptCost
         self.loginAttemptLimit = loginAttemptLimit
         self.loginAttemptWindow = loginAttemptWindow

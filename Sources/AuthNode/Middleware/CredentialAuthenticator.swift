@@ -45,10 +45,12 @@ struct CredentialAuthenticator: AuthenticatorMiddleware {
         } catch .invalid(let reason) {
             throw invalid("the access token is not valid: \(reason)")
         }
-        if revocation == .push,
-            backend.revocationList.isRevoked(jti: claims.jti)
-        {
-            throw invalid("the access token has been revoked")
+        if revocation == .push {
+            // A list that may have missed revocations must not vouch for a token.
+            guard backend.revocationIsCurrent() else { throw APIError.revocationUnavailable }
+            if backend.revocationList.isRevoked(jti: claims.jti) {
+                throw invalid("the access token has been revoked")
+            }
         }
         return Identity(user: claims.user, credential: .accessToken(claims))
     }

@@ -43,8 +43,14 @@ struct APIRoutes {
         let id = try articleID(context)
         let body = try await request.body.collect(upTo: APILimits.maximumBodySize)
         let bytes = Data(buffer: body)
-        guard (try? JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])) != nil else {
-            throw APIError.badRequest("the body must be JSON")
+        // Echoed as it came, so it must be what the response is: UTF-8 JSON with no byte-order
+        // mark. JSONSerialization alone also takes UTF-16 and UTF-32 and skips a BOM; JSON text
+        // in UTF-8 has no control byte but its whitespace, which those encodings of JSON do.
+        guard String(validating: bytes, as: UTF8.self) != nil, !bytes.starts(with: [0xEF, 0xBB, 0xBF]),
+            !bytes.contains(where: { $0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }),
+            (try? JSONSerialization.jsonObject(with: bytes, options: [.fragmentsAllowed])) != nil
+        else {
+            throw APIError.badRequest("the body must be JSON in UTF-8")
         }
         var echo = ByteBuffer()
         echo.writeString(#"{"id":"#)

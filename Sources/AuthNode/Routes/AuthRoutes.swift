@@ -45,26 +45,27 @@ struct AuthRoutes {
 
     func login(_ request: Request, context: NodeRequestContext) async throws -> Response {
         let body = try await request.decode(as: LoginRequest.self, context: context)
-        guard (1...128).contains(body.username.utf8.count), (1...1024).contains(body.password.utf8.count) else {
-            throw APIError.badRequest("username and password must be non-empty (username up to 128 bytes, password up to 1024)")
+        guard (1...128).contains(body.username.utf8.count) else {
+            throw APIError.badRequest("the username must be 1 to 128 bytes")
+        }
+        if let problem = PasswordHasher.problem(with: body.password) {
+            throw APIError.badRequest(problem)
         }
         guard body.mode == "session" || body.mode == "jwt" else {
             throw APIError(.badRequest, "unsupported_mode", "mode must be \"session\" or \"jwt\"")
         }
-        let attempts = try await backend.loginAttempts.failures(username: body.username)
-        if attempts.count >= configuration.loginAttemptLimit {
+        let verdict = try await backend.loginAttempts.reserve(
+            username: body.username, limit: configuration.loginAttemptLimit, window: configuration.loginAttemptWindow)
+        if case .refused(let retryAfter) = verdict {
             throw APIError(
                 .tooManyRequests, "too_many_attempts", "too many failed logins for this user; wait before trying again",
-                headers: [.retryAfter: String(attempts.retryAfter)])
+                headers: [.retryAfter: String(retryAfter)])
         }
         let user = try await backend.users.user(named: body.username)
         guard try await backend.passwordHasher.verify(body.password, against: user?.passwordHash), let user else {
-            try await backend.loginAttempts.recordFailure(username: body.username, window: configuration.loginAttemptWindow)
             throw APIError(.unauthorized, "invalid_credentials", "unknown user or wrong password")
         }
-        if attempts.count > 0 {
-            try await backend.loginAttempts.reset(username: body.username)
-        }
+        try await backend.loginAttempts.reset(username: body.username)
 
         if body.mode == "session" {
             let sessionID = try await backend.sessions.start(for: user.claims)

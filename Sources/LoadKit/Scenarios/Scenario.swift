@@ -11,6 +11,9 @@ public struct Scenario: Sendable {
         public var revocation = "push"
         public var accessTokenTTL = 300
         public var redisTimeoutMs = 1000
+        /// How stale a node's revocation list may get (no PING answered on its channel) before
+        /// it refuses access tokens: the node's `--revocation-max-staleness-ms`.
+        public var revocationMaxStalenessMs = 5000
         /// Nodes reach Redis through a delay proxy (needed by `redis_latency` events).
         public var redisProxy = false
     }
@@ -204,7 +207,7 @@ private struct ScenarioParser {
     }
 
     func cluster(_ node: Node) throws(Invalid) -> Scenario.Cluster {
-        let keys = try mapping(node, "cluster", allowed: ["nodes", "jwt_alg", "revocation", "access_token_ttl", "redis_timeout_ms", "redis_proxy"])
+        let keys = try mapping(node, "cluster", allowed: ["nodes", "jwt_alg", "revocation", "access_token_ttl", "redis_timeout_ms", "revocation_max_staleness_ms", "redis_proxy"])
         var cluster = Scenario.Cluster()
         if let value = keys["nodes"] { cluster.nodes = try integer(value, "cluster.nodes", in: 1...16) }
         if let value = keys["jwt_alg"] {
@@ -217,6 +220,9 @@ private struct ScenarioParser {
         }
         if let value = keys["access_token_ttl"] { cluster.accessTokenTTL = try integer(value, "cluster.access_token_ttl", in: 1...86_400) }
         if let value = keys["redis_timeout_ms"] { cluster.redisTimeoutMs = try integer(value, "cluster.redis_timeout_ms", in: 10...60_000) }
+        if let value = keys["revocation_max_staleness_ms"] {
+            cluster.revocationMaxStalenessMs = try integer(value, "cluster.revocation_max_staleness_ms", in: 100...3_600_000)
+        }
         if let value = keys["redis_proxy"] {
             guard let flag = value.bool else { throw Invalid(line: line(value), reason: "cluster.redis_proxy must be true or false") }
             cluster.redisProxy = flag

@@ -140,7 +140,8 @@ public enum ScenarioReport {
             "# Scenario \(scenario.name)", "",
             scenario.description.trimmingCharacters(in: .whitespacesAndNewlines), "",
             "Cluster: \(cluster.nodes) node(s), \(cluster.jwtAlgorithm), revocation \(cluster.revocation), access tokens for \(cluster.accessTokenTTL) s, "
-                + "Redis timeout \(cluster.redisTimeoutMs) ms\(cluster.redisProxy ? ", Redis behind a delay proxy" : ""). "
+                + "Redis timeout \(cluster.redisTimeoutMs) ms, revocation list stale after \(cluster.revocationMaxStalenessMs) ms"
+                + "\(cluster.redisProxy ? ", Redis behind a delay proxy" : ""). "
                 + "Load: \(scenario.modes.map(\.rawValue).joined(separator: " and ")), \(scenario.connections) connections, \(scenario.users) users per mode, "
                 + "\(SVGChart.number(Double(scenario.warmup.nanoseconds) / 1e9)) s warm-up.",
         ]

@@ -199,7 +199,8 @@ struct RevocationProbe: Sendable {
         let start = clock.now
         do {
             let logout = try await HTTPExchange.send(
-                to: nodes[0], method: .POST, path: "/auth/logout-all", headers: [token], group: group, timeout: .seconds(5))
+                to: nodes[0], method: .POST, path: "/auth/logout-all", headers: [token, ("Content-Type", "application/json")], group: group,
+                timeout: .seconds(5))
             guard logout.status == 204 else { return EventOutcome(ok: false, detail: "logout-all of \(user) answered \(logout.status)") }
         } catch {
             return EventOutcome(ok: false, detail: "logout-all of \(user) failed: \(error)")
