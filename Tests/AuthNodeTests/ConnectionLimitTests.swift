@@ -98,6 +98,8 @@ import Testing
                 ("a bad request line", Array("GET\r\n\r\n".utf8)),
                 ("a bad content length", Array("POST /auth/login HTTP/1.1\r\nHost: n\r\nContent-Length: -5\r\n\r\n".utf8)),
                 ("HTTP/0.9, cut off by the head deadline", Array("GET /healthz\r\n".utf8)),
+                ("an unknown transfer coding", Array("POST /auth/login HTTP/1.1\r\nHost: n\r\nContent-Type: application/json\r\nTransfer-Encoding: xchunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n".utf8)),
+                ("a chunk size past 64 bits", Array("POST /auth/login HTTP/1.1\r\nHost: n\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nffffffffffffffffff\r\nhello\r\n0\r\n\r\n".utf8)),
             ]
             for (name, request) in cases {
                 let connection = try RawConnection(port: port)
@@ -110,6 +112,14 @@ import Testing
                     #expect(closed, "\(name): neither a response nor a close")
                 }
                 #expect(try await Self.healthz(port) == 200, "\(name): the node stopped serving")
+            }
+            // Bad framing met while the body is read is the client's error, in JSON.
+            for request in [cases[9].1, cases[10].1] {
+                let connection = try RawConnection(port: port)
+                await connection.send(request)
+                let (bytes, _) = await connection.receiveAll(timeout: .seconds(20))
+                #expect(Self.status(bytes) == 400, "\(String(decoding: bytes.prefix(60), as: UTF8.self))")
+                #expect(Self.body(bytes).contains(#""error":"bad_request""#), "\(Self.body(bytes))")
             }
             // The two the contract names get its JSON error.
             for request in [cases[0].1, cases[2].1] {

@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import Prometheus
 import RedisClient
 
@@ -42,6 +43,9 @@ struct ErrorMiddleware: RouterMiddleware {
             apiError = APIError(error.status, code(for: error.status), error.body ?? error.status.reasonPhrase)
         case is NIOTooManyBytesError:
             apiError = APIError(.contentTooLarge, "payload_too_large", "the request body exceeds 16 KiB")
+        case let error as HTTPParserError:
+            // Met while the body is read (a chunk size that is not hex, an unknown transfer coding).
+            apiError = .badRequest("the request is not valid HTTP/1.1: \(error)")
         case is RedisError:
             context.logger.warning("store unavailable", metadata: ["error": "\(error)"])
             apiError = .storeUnavailable
