@@ -27,7 +27,7 @@ struct OperationsRoutes {
         }
         router.get("readyz") { _, _ in
             guard await backend.isReady() else {
-                throw APIError(.serviceUnavailable, "store_unavailable", "not ready: Redis is not answering or the revocation list is not loaded")
+                throw APIError(.serviceUnavailable, "store_unavailable", "not ready: Redis is not answering, or the revocation list is not current")
             }
             var json = JSONResponse()
             json.add("status", "ready")
