@@ -39,13 +39,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Window of the failed-login count, in seconds.") var loginAttemptWindow = 300
     @Flag(help: "Mark the session cookie Secure (behind TLS).") var secureCookies = false
     @Option(help: "Seconds before an idle client connection is closed.") var idleTimeout = 30
+    @Option(help: "Seconds a client has, from connecting or from its last response, to send its next request whole (head and body).")
+    var requestTimeout = 30
+    @Option(help: "Client connections open at once; more are closed as they come.") var maxConnections = 10_000
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: Logger.Level = .info
 
     static let valueOptions = [
         "node-id", "host", "port", "redis-url", "key-prefix", "redis-timeout-ms", "jwt-alg", "jwt-key-file",
         "jwt-previous-key", "issuer", "audience", "access-token-ttl", "refresh-token-ttl", "session-idle-timeout",
         "session-absolute-lifetime", "clock-leeway", "revocation", "revocation-max-staleness-ms", "bcrypt-cost", "login-attempt-limit",
-        "login-attempt-window", "idle-timeout", "log-level",
+        "login-attempt-window", "idle-timeout", "request-timeout", "max-connections", "log-level",
     ]
     static let flagOptions = ["dev", "secure-cookies"]
 
@@ -74,7 +77,8 @@ struct Serve: AsyncParsableCommand {
             ("--session-idle-timeout", sessionIdleTimeout), ("--session-absolute-lifetime", sessionAbsoluteLifetime),
             ("--login-attempt-limit", loginAttemptLimit), ("--login-attempt-window", loginAttemptWindow),
             ("--idle-timeout", idleTimeout), ("--redis-timeout-ms", redisTimeoutMs),
-            ("--revocation-max-staleness-ms", revocationMaxStalenessMs),
+            ("--revocation-max-staleness-ms", revocationMaxStalenessMs), ("--request-timeout", requestTimeout),
+            ("--max-connections", maxConnections),
         ] where value <= 0 {
             throw ValidationError("\(name) must be positive")
         }
@@ -99,7 +103,8 @@ struct Serve: AsyncParsableCommand {
             clockLeeway: clockLeeway, revocation: revocation,
             revocationMaxStaleness: .milliseconds(Int64(revocationMaxStalenessMs)), bcryptCost: UInt8(bcryptCost),
             loginAttemptLimit: loginAttemptLimit, loginAttemptWindow: loginAttemptWindow, secureCookies: secureCookies,
-            idleTimeout: .seconds(Int64(idleTimeout)), logLevel: logLevel)
+            idleTimeout: .seconds(Int64(idleTimeout)), requestTimeout: .seconds(Int64(requestTimeout)),
+            maxConnections: maxConnections, logLevel: logLevel)
 
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))

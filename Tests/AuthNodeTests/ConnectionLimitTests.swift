@@ -19,8 +19,12 @@ import Testing
         return text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
     }
 
-    func withLiveNode(idleTimeout: TimeAmount = .seconds(1), _ body: @Sendable (Int) async throws -> Void) async throws {
-        let node = try await NodeHarness.make(.inMemory, port: 0, idleTimeout: idleTimeout)
+    func withLiveNode(
+        idleTimeout: TimeAmount = .seconds(1), requestTimeout: TimeAmount? = nil, maxConnections: Int = 10_000,
+        _ body: @Sendable (Int) async throws -> Void
+    ) async throws {
+        let node = try await NodeHarness.make(
+            .inMemory, port: 0, idleTimeout: idleTimeout, requestTimeout: requestTimeout, maxConnections: maxConnections)
         try await node.test(.live) { client in
             try await body(try #require(client.port))
         }
@@ -63,6 +67,50 @@ import Testing
             #expect(ContinuousClock.now - start >= .seconds(1), "cut off before the head deadline")
             #expect(try await Self.healthz(port) == 200)
             #expect(servedWhileOpen >= 1, "the node served others while the trickle went on")
+        }
+    }
+
+    @Test func aBodyTrickledByteByByteIsCutOffAtTheRequestDeadline() async throws {
+        // Each body byte resets the idle timer (10 s here); the request deadline (1 s from the
+        // connection's start) does not move. 20 s is only ever reached when it does not work.
+        try await withLiveNode(idleTimeout: .seconds(10), requestTimeout: .seconds(1)) { port in
+            let start = ContinuousClock.now
+            let slow = try RawConnection(port: port)
+            await slow.send("POST /auth/login HTTP/1.1\r\nHost: node\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{")
+            var open = true
+            while open, ContinuousClock.now - start < .seconds(20) {
+                let sent = await slow.send(" ")
+                open = sent ? await slow.receive(timeout: .milliseconds(100)) == .nothingYet : false
+            }
+            #expect(!open, "a client trickling its body kept the connection for 20 s")
+            #expect(ContinuousClock.now - start >= .seconds(1), "cut off before the request deadline")
+            #expect(try await Self.healthz(port) == 200)
+        }
+    }
+
+    @Test func connectionsPastTheCapAreClosedAndTheNodeServesOnceOneEnds() async throws {
+        try await withLiveNode(idleTimeout: .seconds(30), maxConnections: 5) { port in
+            // Connections kept open and served one by one, until one is closed unanswered: the
+            // cap is 5, of which the test's own client may hold one.
+            var held: [RawConnection] = []
+            var refused: (bytes: [UInt8], closed: Bool)?
+            while held.count <= 5 {
+                let connection = try RawConnection(port: port)
+                await connection.send("GET /healthz HTTP/1.1\r\nHost: n\r\n\r\n")
+                let received = await connection.receive(timeout: .seconds(20))
+                if case .bytes(let bytes) = received, Self.status(bytes) == 200 {
+                    held.append(connection)
+                } else {
+                    refused = await connection.receiveAll(timeout: .seconds(20))
+                    break
+                }
+            }
+            #expect((4...5).contains(held.count), "served while others stayed open: \(held.count)")
+            #expect(refused?.closed == true && Self.status(refused?.bytes ?? []) == nil, "past the cap: closed unanswered")
+            // One ends: the node serves a new connection again.
+            held.removeFirst().close()
+            let served = try await eventually { try await Self.healthz(port) == 200 }
+            #expect(served, "a connection was served again once one ended")
         }
     }
 

@@ -48,6 +48,8 @@ struct NodeHarness {
         accessTokenLifetime: Int = 300,
         keyRing: JWTKeyRing? = nil,
         idleTimeout: TimeAmount = .seconds(30),
+        requestTimeout: TimeAmount? = nil,
+        maxConnections: Int = 10_000,
         bcryptCost: UInt8 = 4,
         redisTimeout: TimeAmount = NodeHarness.redisTimeout,
         users: InMemoryUserStore = InMemoryUserStore(),
@@ -60,7 +62,8 @@ struct NodeHarness {
             nodeID: nodeID, port: port, keys: RedisKeys(prefix: keyPrefix ?? "test-\(UUID().uuidString):"), keyRing: keyRing,
             accessTokenLifetime: accessTokenLifetime, revocation: revocation, revocationMaxStaleness: revocationMaxStaleness,
             bcryptCost: bcryptCost,
-            loginAttemptLimit: loginAttemptLimit, idleTimeout: idleTimeout)
+            loginAttemptLimit: loginAttemptLimit, idleTimeout: idleTimeout, requestTimeout: requestTimeout ?? idleTimeout,
+            maxConnections: maxConnections)
         let backend: AuthBackend
         var clock: ManualClock?
         let registry = PrometheusCollectorRegistry()

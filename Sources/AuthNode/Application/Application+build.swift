@@ -18,10 +18,14 @@ public func buildApplication(
     // Larger than API.md's 8 KiB so that RequestLimitMiddleware answers with JSON.
     decoder.maxHeaderListSize = 64 * 1024
     decoder.maxHeaderFieldSize = 64 * 1024
+    let openConnections = OpenConnections(limit: configuration.maxConnections)
     return Application(
         router: router,
         server: .http1(configuration: .init(
-            additionalChannelHandlers: [RequestHeadTimeoutHandler(timeout: configuration.idleTimeout)],
+            additionalChannelHandlers: [
+                ConnectionLimitHandler(connections: openConnections),
+                RequestDeadlineHandler(timeout: configuration.requestTimeout),
+            ],
             idleTimeout: configuration.idleTimeout, httpDecoderConfiguration: decoder)),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "authbench-node"),
         services: backend.services,

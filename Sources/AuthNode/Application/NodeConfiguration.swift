@@ -35,6 +35,11 @@ public struct NodeConfiguration: Sendable {
     public var loginAttemptWindow: Int
     public var secureCookies: Bool
     public var idleTimeout: TimeAmount
+    /// From a connection's start or its last response until its next request is wholly
+    /// received (head and body); past it the connection is closed.
+    public var requestTimeout: TimeAmount
+    /// Client connections open at once; more are closed as they come.
+    public var maxConnections: Int
     public var logLevel: Logger.Level
 
     public init(
@@ -58,6 +63,8 @@ public struct NodeConfiguration: Sendable {
         loginAttemptWindow: Int = 300,
         secureCookies: Bool = false,
         idleTimeout: TimeAmount = .seconds(30),
+        requestTimeout: TimeAmount = .seconds(30),
+        maxConnections: Int = 10_000,
         logLevel: Logger.Level = .info
     ) {
         self.nodeID = nodeID
@@ -80,6 +87,8 @@ public struct NodeConfiguration: Sendable {
         self.loginAttemptWindow = loginAttemptWindow
         self.secureCookies = secureCookies
         self.idleTimeout = idleTimeout
+        self.requestTimeout = requestTimeout
+        self.maxConnections = maxConnections
         self.logLevel = logLevel
     }
 }
