@@ -28,6 +28,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The aud claim.") var audience = "authbench-api"
     @Option(help: "Access-token lifetime in seconds.") var accessTokenTtl = 300
     @Option(help: "Refresh-token lifetime in seconds.") var refreshTokenTtl = 86_400
+    @Option(help: "Seconds a login's refresh tokens can be renewed for, however often they are refreshed.")
+    var refreshFamilyLifetime = 2_592_000
     @Option(help: "Session idle timeout in seconds.") var sessionIdleTimeout = 1_800
     @Option(help: "Session absolute lifetime in seconds.") var sessionAbsoluteLifetime = 43_200
     @Option(help: "Clock leeway in seconds for exp, iat and nbf.") var clockLeeway = 5
@@ -46,7 +48,7 @@ struct Serve: AsyncParsableCommand {
 
     static let valueOptions = [
         "node-id", "host", "port", "redis-url", "key-prefix", "redis-timeout-ms", "jwt-alg", "jwt-key-file",
-        "jwt-previous-key", "issuer", "audience", "access-token-ttl", "refresh-token-ttl", "session-idle-timeout",
+        "jwt-previous-key", "issuer", "audience", "access-token-ttl", "refresh-token-ttl", "refresh-family-lifetime", "session-idle-timeout",
         "session-absolute-lifetime", "clock-leeway", "revocation", "revocation-max-staleness-ms", "bcrypt-cost", "login-attempt-limit",
         "login-attempt-window", "idle-timeout", "request-timeout", "max-connections", "log-level",
     ]
@@ -74,6 +76,7 @@ struct Serve: AsyncParsableCommand {
         guard (4...31).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be from 4 to 31") }
         for (name, value) in [
             ("--access-token-ttl", accessTokenTtl), ("--refresh-token-ttl", refreshTokenTtl),
+            ("--refresh-family-lifetime", refreshFamilyLifetime),
             ("--session-idle-timeout", sessionIdleTimeout), ("--session-absolute-lifetime", sessionAbsoluteLifetime),
             ("--login-attempt-limit", loginAttemptLimit), ("--login-attempt-window", loginAttemptWindow),
             ("--idle-timeout", idleTimeout), ("--redis-timeout-ms", redisTimeoutMs),
@@ -99,6 +102,7 @@ struct Serve: AsyncParsableCommand {
         let configuration = NodeConfiguration(
             nodeID: nodeId, host: host, port: port, redis: redis, keys: RedisKeys(prefix: keyPrefix), keyRing: keyRing,
             issuer: issuer, audience: audience, accessTokenLifetime: accessTokenTtl, refreshTokenLifetime: refreshTokenTtl,
+            refreshFamilyLifetime: refreshFamilyLifetime,
             sessionIdleTimeout: sessionIdleTimeout, sessionAbsoluteLifetime: sessionAbsoluteLifetime,
             clockLeeway: clockLeeway, revocation: revocation,
             revocationMaxStaleness: .milliseconds(Int64(revocationMaxStalenessMs)), bcryptCost: UInt8(bcryptCost),

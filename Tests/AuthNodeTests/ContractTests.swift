@@ -188,6 +188,33 @@ import Testing
         }
     }
 
+    /// Refreshing renews a login's tokens, not the login: the family ends at its absolute
+    /// lifetime, and the last tokens say so in `refresh_expires_in`.
+    @Test(arguments: BackendKind.available)
+    func aLoginKeptAliveByRefreshesEndsAtItsFamilyLifetime(_ kind: BackendKind) async throws {
+        // Redis keeps real time: a short family, and waits that a busy machine can only lengthen.
+        let familyLifetime = kind == .redis ? 6 : 100
+        let node = try await NodeHarness.make(kind, refreshFamilyLifetime: familyLifetime)
+        try await node.test(.router) { client in
+            let login = try await client.login("writer1", mode: "jwt").decoded(RefreshAnswer.self)
+            #expect(login.refresh_expires_in == familyLifetime, "a refresh token no longer than its family: \(login.refresh_expires_in)")
+            try await node.advance(by: 1)
+            let refreshed = try await client.post("/auth/refresh", json: #"{"refresh_token":"\#(login.refresh_token)"}"#)
+            #expect(refreshed.status == .ok, "within the family's lifetime")
+            let renewed = try refreshed.decoded(RefreshAnswer.self)
+            #expect(renewed.refresh_expires_in < familyLifetime && renewed.refresh_expires_in > 0, "\(renewed.refresh_expires_in)")
+            try await node.advance(by: Double(familyLifetime))
+            let ended = try await client.post("/auth/refresh", json: #"{"refresh_token":"\#(renewed.refresh_token)"}"#)
+            #expect(ended.status == .unauthorized)
+            #expect(ended.errorCode == "invalid_grant")
+        }
+    }
+
+    struct RefreshAnswer: Decodable {
+        var refresh_token: String
+        var refresh_expires_in: Int
+    }
+
     @Test(arguments: BackendKind.available)
     func malformedRequestsGetJSON4xx(_ kind: BackendKind) async throws {
         let node = try await NodeHarness.make(kind)

@@ -46,6 +46,7 @@ struct NodeHarness {
         revocationMaxStaleness: TimeAmount = .seconds(5),
         loginAttemptLimit: Int = 5,
         accessTokenLifetime: Int = 300,
+        refreshFamilyLifetime: Int = 2_592_000,
         keyRing: JWTKeyRing? = nil,
         idleTimeout: TimeAmount = .seconds(30),
         requestTimeout: TimeAmount? = nil,
@@ -60,7 +61,7 @@ struct NodeHarness {
         }
         var configuration = NodeConfiguration(
             nodeID: nodeID, port: port, keys: RedisKeys(prefix: keyPrefix ?? "test-\(UUID().uuidString):"), keyRing: keyRing,
-            accessTokenLifetime: accessTokenLifetime, revocation: revocation, revocationMaxStaleness: revocationMaxStaleness,
+            accessTokenLifetime: accessTokenLifetime, refreshFamilyLifetime: refreshFamilyLifetime, revocation: revocation, revocationMaxStaleness: revocationMaxStaleness,
             bcryptCost: bcryptCost,
             loginAttemptLimit: loginAttemptLimit, idleTimeout: idleTimeout, requestTimeout: requestTimeout ?? idleTimeout,
             maxConnections: maxConnections)

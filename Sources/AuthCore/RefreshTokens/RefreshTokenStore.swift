@@ -3,8 +3,9 @@ import Synchronization
 
 /// What presenting a refresh token did.
 public enum RefreshRotation: Sendable, Hashable {
-    /// The token was live: it is now spent and `newTokenHash` is live in the same family.
-    case rotated(uid: String, family: String)
+    /// The token was live: it is now spent and `newTokenHash` is live in the same family,
+    /// for `expiresIn` seconds (its lifetime, or less when the family's end comes first).
+    case rotated(uid: String, family: String, expiresIn: Int)
     /// The token was already spent: treated as theft, the whole family is now revoked.
     case reuseDetected(uid: String, family: String)
     /// Unknown, expired, or its family revoked.
@@ -13,8 +14,11 @@ public enum RefreshRotation: Sendable, Hashable {
 
 /// Storage for refresh-token families. Rotation, reuse detection and family revocation
 /// must be atomic: two nodes presenting the same token at once get exactly one `.rotated`.
+/// A family ends `familyLifetime` seconds after its login however often it is refreshed: no
+/// token of it lives past that.
 public protocol RefreshTokenStore: Sendable {
-    func startFamily(_ family: String, uid: String, tokenHash: String, lifetime: Int) async throws
+    /// Starts a family with its first token; returns that token's lifetime in seconds.
+    func startFamily(_ family: String, uid: String, tokenHash: String, lifetime: Int, familyLifetime: Int) async throws -> Int
     func rotate(tokenHash: String, newTokenHash: String, lifetime: Int) async throws -> RefreshRotation
     func revokeFamily(_ family: String) async throws
     /// Revokes every family of `uid`; returns their ids.
@@ -27,6 +31,7 @@ public final class InMemoryRefreshTokenStore: RefreshTokenStore {
         var family: String
         var spent: Bool
         var expiry: Double
+        var familyEnd: Double
     }
 
     private struct State {
@@ -41,9 +46,14 @@ public final class InMemoryRefreshTokenStore: RefreshTokenStore {
         self.clock = clock
     }
 
-    public func startFamily(_ family: String, uid: String, tokenHash: String, lifetime: Int) async throws {
-        let expiry = clock.now() + Double(lifetime)
-        state.withLock { $0.tokens[tokenHash] = Token(uid: uid, family: family, spent: false, expiry: expiry) }
+    public func startFamily(_ family: String, uid: String, tokenHash: String, lifetime: Int, familyLifetime: Int) async throws -> Int {
+        let now = clock.now()
+        let expiresIn = min(lifetime, familyLifetime)
+        state.withLock {
+            $0.tokens[tokenHash] = Token(
+                uid: uid, family: family, spent: false, expiry: now + Double(expiresIn), familyEnd: now + Double(familyLifetime))
+        }
+        return expiresIn
     }
 
     public func rotate(tokenHash: String, newTokenHash: String, lifetime: Int) async throws -> RefreshRotation {
@@ -56,10 +66,13 @@ public final class InMemoryRefreshTokenStore: RefreshTokenStore {
                 state.revokedFamilies.insert(token.family)
                 return .reuseDetected(uid: token.uid, family: token.family)
             }
+            let expiresIn = min(lifetime, Int((token.familyEnd - now).rounded(.down)))
+            guard expiresIn > 0 else { return .invalid }
             token.spent = true
             state.tokens[tokenHash] = token
-            state.tokens[newTokenHash] = Token(uid: token.uid, family: token.family, spent: false, expiry: now + Double(lifetime))
-            return .rotated(uid: token.uid, family: token.family)
+            state.tokens[newTokenHash] = Token(
+                uid: token.uid, family: token.family, spent: false, expiry: now + Double(expiresIn), familyEnd: token.familyEnd)
+            return .rotated(uid: token.uid, family: token.family, expiresIn: expiresIn)
         }
     }
 
@@ -76,7 +89,8 @@ public final class InMemoryRefreshTokenStore: RefreshTokenStore {
     }
 }
 
-/// `<prefix>rt:<sha256(token)>` (hash: uid, family, state live/spent, parent),
+/// `<prefix>rt:<sha256(token)>` (hash: uid, family, state live/spent, parent, fend: the
+/// family's end in Unix seconds, carried from token to token),
 /// `<prefix>rtfam:<family>` ("live:<uid>" or "revoked:<uid>") and `<prefix>ufam:<uid>`
 /// (a user's families). Rotation runs as one Lua script; it derives the family key from the
 /// token it reads, which is fine on a single Redis (not on Redis Cluster).
@@ -90,18 +104,20 @@ public struct RedisRefreshTokenStore: RefreshTokenStore {
     }
 
     static let startScript = RedisScript("""
-        -- KEYS: token, family, user families; ARGV: uid, family, lifetime
-        redis.call('HSET', KEYS[1], 'uid', ARGV[1], 'family', ARGV[2], 'state', 'live', 'parent', '')
-        redis.call('EXPIRE', KEYS[1], ARGV[3])
-        redis.call('SET', KEYS[2], 'live:' .. ARGV[1], 'EX', ARGV[3])
+        -- KEYS: token, family, user families; ARGV: uid, family, lifetime, family lifetime
+        local familyEnd = tonumber(redis.call('TIME')[1]) + tonumber(ARGV[4])
+        local ttl = math.min(tonumber(ARGV[3]), tonumber(ARGV[4]))
+        redis.call('HSET', KEYS[1], 'uid', ARGV[1], 'family', ARGV[2], 'state', 'live', 'parent', '', 'fend', familyEnd)
+        redis.call('EXPIRE', KEYS[1], ttl)
+        redis.call('SET', KEYS[2], 'live:' .. ARGV[1], 'EX', ttl)
         redis.call('SADD', KEYS[3], ARGV[2])
-        return 1
+        return ttl
         """)
 
     static let rotateScript = RedisScript("""
         -- KEYS: presented token, new token; ARGV: lifetime, key prefix, presented token's hash
-        local token = redis.call('HMGET', KEYS[1], 'uid', 'family', 'state')
-        local uid, family, state = token[1], token[2], token[3]
+        local token = redis.call('HMGET', KEYS[1], 'uid', 'family', 'state', 'fend')
+        local uid, family, state, familyEnd = token[1], token[2], token[3], tonumber(token[4])
         if not uid or not family then return {'invalid'} end
         local familyKey = ARGV[2] .. 'rtfam:' .. family
         local familyState = redis.call('GET', familyKey)
@@ -110,11 +126,16 @@ public struct RedisRefreshTokenStore: RefreshTokenStore {
             redis.call('SET', familyKey, 'revoked:' .. uid, 'KEEPTTL')
             return {'reused', uid, family}
         end
+        local ttl = tonumber(ARGV[1])
+        if familyEnd then
+            ttl = math.min(ttl, familyEnd - tonumber(redis.call('TIME')[1]))
+            if ttl <= 0 then return {'invalid'} end
+        end
         redis.call('HSET', KEYS[1], 'state', 'spent')
-        redis.call('HSET', KEYS[2], 'uid', uid, 'family', family, 'state', 'live', 'parent', ARGV[3])
-        redis.call('EXPIRE', KEYS[2], ARGV[1])
-        redis.call('EXPIRE', familyKey, ARGV[1])
-        return {'rotated', uid, family}
+        redis.call('HSET', KEYS[2], 'uid', uid, 'family', family, 'state', 'live', 'parent', ARGV[3], 'fend', token[4] or '')
+        redis.call('EXPIRE', KEYS[2], ttl)
+        redis.call('EXPIRE', familyKey, ttl)
+        return {'rotated', uid, family, tostring(ttl)}
         """)
 
     static let revokeScript = RedisScript("""
@@ -139,12 +160,14 @@ public struct RedisRefreshTokenStore: RefreshTokenStore {
         return families
         """)
 
-    public func startFamily(_ family: String, uid: String, tokenHash: String, lifetime: Int) async throws {
-        _ = try await redis.evalScript(
+    public func startFamily(_ family: String, uid: String, tokenHash: String, lifetime: Int, familyLifetime: Int) async throws -> Int {
+        let reply = try await redis.evalScript(
             Self.startScript,
             keys: [keys.refreshToken(tokenHash), keys.refreshFamily(family), keys.userFamilies(uid)],
-            arguments: [uid, family, lifetime]
+            arguments: [uid, family, lifetime, familyLifetime]
         )
+        guard let expiresIn = reply.integer else { throw RedisError.unexpectedReply("refresh family start answered \(reply)") }
+        return Int(expiresIn)
     }
 
     public func rotate(tokenHash: String, newTokenHash: String, lifetime: Int) async throws -> RefreshRotation {
@@ -157,7 +180,9 @@ public struct RedisRefreshTokenStore: RefreshTokenStore {
             throw RedisError.unexpectedReply("refresh rotation answered \(reply)")
         }
         switch (outcome, items.count) {
-        case ("rotated", 3): return .rotated(uid: items[1], family: items[2])
+        case ("rotated", 4):
+            guard let expiresIn = Int(items[3]) else { throw RedisError.unexpectedReply("refresh rotation answered \(reply)") }
+            return .rotated(uid: items[1], family: items[2], expiresIn: expiresIn)
         case ("reused", 3): return .reuseDetected(uid: items[1], family: items[2])
         default: return .invalid
         }

@@ -2,19 +2,24 @@
 /// token presented again revokes its whole family.
 public struct RefreshTokens: Sendable {
     public let store: any RefreshTokenStore
+    /// Seconds a refresh token lives.
     public let lifetime: Int
+    /// Seconds a family (one login) lives, however often it is refreshed.
+    public let familyLifetime: Int
 
-    public init(store: any RefreshTokenStore, lifetime: Int) {
+    public init(store: any RefreshTokenStore, lifetime: Int, familyLifetime: Int) {
         self.store = store
         self.lifetime = lifetime
+        self.familyLifetime = familyLifetime
     }
 
-    /// A token that starts a new family (one per login).
-    public func issue(uid: String) async throws -> (token: String, family: String) {
+    /// A token that starts a new family (one per login), and its lifetime in seconds.
+    public func issue(uid: String) async throws -> (token: String, family: String, expiresIn: Int) {
         let token = OpaqueSecret.generate()
         let family = Self.newFamilyID()
-        try await store.startFamily(family, uid: uid, tokenHash: OpaqueSecret.storageKey(of: token), lifetime: lifetime)
-        return (token, family)
+        let expiresIn = try await store.startFamily(
+            family, uid: uid, tokenHash: OpaqueSecret.storageKey(of: token), lifetime: lifetime, familyLifetime: familyLifetime)
+        return (token, family, expiresIn)
     }
 
     /// Family ids are public (they prefix access-token `jti`s) and need only be unique.
@@ -23,7 +28,8 @@ public struct RefreshTokens: Sendable {
     }
 
     public enum Outcome: Sendable, Hashable {
-        case rotated(newToken: String, uid: String, family: String)
+        /// `expiresIn`: the new token's seconds, less than `lifetime` near the family's end.
+        case rotated(newToken: String, uid: String, family: String, expiresIn: Int)
         /// A spent token came back: its whole family is revoked.
         case reuseDetected(uid: String, family: String)
         case invalid
@@ -37,7 +43,7 @@ public struct RefreshTokens: Sendable {
             newTokenHash: OpaqueSecret.storageKey(of: newToken),
             lifetime: lifetime
         ) {
-        case .rotated(let uid, let family): return .rotated(newToken: newToken, uid: uid, family: family)
+        case .rotated(let uid, let family, let expiresIn): return .rotated(newToken: newToken, uid: uid, family: family, expiresIn: expiresIn)
         case .reuseDetected(let uid, let family): return .reuseDetected(uid: uid, family: family)
         case .invalid: return .invalid
         }

@@ -9,8 +9,9 @@ import Synchronization
 /// anything published while it was away was missed. The list is current once loaded and
 /// while the channel was last confirmed complete (a PING answered on it) within
 /// `maxStaleness`, also across a reconnect: a node whose list is not current must not accept
-/// access tokens, nor report ready. So a Redis outage shorter than the bound leaves access
-/// tokens served; past it, they get 503 like sessions.
+/// access tokens. So a Redis outage shorter than the bound leaves access tokens served; past
+/// it, they get 503 like sessions. Ready is stricter: current, and reloaded since the last
+/// (re)subscribe, so a load balancer sends a node traffic only once it has caught up.
 public final class RevocationSync: Service {
     private let subscriber: RedisSubscriber
     private let store: any RevocationStore
@@ -21,6 +22,8 @@ public final class RevocationSync: Service {
     /// Every revocation published before this instant (uptime nanoseconds) is in the list;
     /// 0 until it is first loaded.
     private let currentUpTo = Atomic<UInt64>(0)
+    /// The list was reloaded since the channel last (re)subscribed.
+    private let reloadedSinceSubscribe = Atomic<Bool>(false)
 
     public init(
         configuration: RedisConfiguration,
@@ -42,6 +45,9 @@ public final class RevocationSync: Service {
         self.clock = clock
         self.logger = logger
     }
+
+    /// Ready for traffic: reloaded since the last (re)subscribe, and current.
+    public var isReady: Bool { reloadedSinceSubscribe.load(ordering: .relaxed) && isCurrent }
 
     /// Loaded, and complete as of at most `maxStaleness` ago.
     public var isCurrent: Bool {
@@ -69,6 +75,7 @@ public final class RevocationSync: Service {
                         currentUpTo.store(upTo.uptimeNanoseconds, ordering: .relaxed)
                     }
                 case .disconnected(let error):
+                    reloadedSinceSubscribe.store(false, ordering: .relaxed)
                     // The list stays as current as its last confirmation: once per outage, say
                     // when access tokens will be refused.
                     if !channelDown {
@@ -92,6 +99,7 @@ public final class RevocationSync: Service {
                 let startedAt = NIODeadline.now()
                 list.replaceAll(with: try await store.loadAll(now: Int64(clock.now())))
                 currentUpTo.store(startedAt.uptimeNanoseconds, ordering: .relaxed)
+                reloadedSinceSubscribe.store(true, ordering: .relaxed)
                 logger.debug("revocation list reloaded", metadata: ["entries": "\(list.count)"])
                 return
             } catch {

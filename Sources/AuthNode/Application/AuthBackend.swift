@@ -17,7 +17,7 @@ public struct AuthBackend: Sendable {
     /// Services to run with the server (Redis client, revocation sync).
     public let services: [any Service]
     /// True when the node may take traffic: the store answers and, with push revocation,
-    /// the revocation list is current (`revocationIsCurrent`).
+    /// the revocation list was reloaded since the channel last (re)subscribed and is current.
     public let isReady: @Sendable () async -> Bool
     /// With push revocation: the list was loaded since the last (re)connect and its channel
     /// confirmed alive within the configured staleness bound. Always true otherwise.
@@ -53,7 +53,7 @@ public struct AuthBackend: Sendable {
             services: services,
             isReady: {
                 guard (try? await redis.ping()) != nil else { return false }
-                return revocationSync?.isCurrent ?? true
+                return revocationSync?.isReady ?? true
             },
             revocationIsCurrent: { revocationSync?.isCurrent ?? true }
         )
@@ -104,7 +104,8 @@ public struct AuthBackend: Sendable {
         self.sessions = Sessions(
             store: sessionStore, clock: clock,
             idleTimeout: configuration.sessionIdleTimeout, absoluteLifetime: configuration.sessionAbsoluteLifetime)
-        self.refreshTokens = RefreshTokens(store: refreshTokenStore, lifetime: configuration.refreshTokenLifetime)
+        self.refreshTokens = RefreshTokens(
+            store: refreshTokenStore, lifetime: configuration.refreshTokenLifetime, familyLifetime: configuration.refreshFamilyLifetime)
         self.accessTokens = AccessTokens(
             keyRing: configuration.keyRing, issuer: configuration.issuer, audience: configuration.audience,
             lifetime: configuration.accessTokenLifetime, leeway: configuration.clockLeeway, clock: clock)

@@ -23,6 +23,8 @@ public struct NodeConfiguration: Sendable {
     public var audience: String
     public var accessTokenLifetime: Int
     public var refreshTokenLifetime: Int
+    /// Seconds a login's refresh family lives, however often it is refreshed.
+    public var refreshFamilyLifetime: Int
     public var sessionIdleTimeout: Int
     public var sessionAbsoluteLifetime: Int
     public var clockLeeway: Int
@@ -53,6 +55,7 @@ public struct NodeConfiguration: Sendable {
         audience: String = "authbench-api",
         accessTokenLifetime: Int = 300,
         refreshTokenLifetime: Int = 86_400,
+        refreshFamilyLifetime: Int = 2_592_000,
         sessionIdleTimeout: Int = 1_800,
         sessionAbsoluteLifetime: Int = 43_200,
         clockLeeway: Int = 5,
@@ -77,6 +80,7 @@ public struct NodeConfiguration: Sendable {
         self.audience = audience
         self.accessTokenLifetime = accessTokenLifetime
         self.refreshTokenLifetime = refreshTokenLifetime
+        self.refreshFamilyLifetime = refreshFamilyLifetime
         self.sessionIdleTimeout = sessionIdleTimeout
         self.sessionAbsoluteLifetime = sessionAbsoluteLifetime
         self.clockLeeway = clockLeeway

@@ -77,7 +77,8 @@ struct AuthRoutes {
         }
         let refresh = try await backend.refreshTokens.issue(uid: user.claims.sub)
         let access = try backend.accessTokens.issue(for: user.claims, family: refresh.family)
-        return try tokenResponse(access: access.token, refresh: refresh.token, request: request, context: context)
+        return try tokenResponse(
+            access: access.token, refresh: refresh.token, refreshExpiresIn: refresh.expiresIn, request: request, context: context)
     }
 
     func refresh(_ request: Request, context: NodeRequestContext) async throws -> Response {
@@ -91,13 +92,13 @@ struct AuthRoutes {
             // Thief or victim, whoever holds the family's access tokens loses them too.
             try await publish(Revocation(.family(family), until: accessTokenRevocationEnd()))
             throw invalidGrant
-        case .rotated(let newToken, let uid, let family):
+        case .rotated(let newToken, let uid, let family, let expiresIn):
             guard let user = try await backend.users.user(named: uid) else {
                 try await backend.refreshTokens.revokeFamily(family)
                 throw invalidGrant
             }
             let access = try backend.accessTokens.issue(for: user.claims, family: family)
-            return try tokenResponse(access: access.token, refresh: newToken, request: request, context: context)
+            return try tokenResponse(access: access.token, refresh: newToken, refreshExpiresIn: expiresIn, request: request, context: context)
         }
     }
 
@@ -155,10 +156,12 @@ struct AuthRoutes {
         try await backend.revocationStore.publish(revocation)
     }
 
-    private func tokenResponse(access: String, refresh: String, request: Request, context: NodeRequestContext) throws -> Response {
+    private func tokenResponse(
+        access: String, refresh: String, refreshExpiresIn: Int, request: Request, context: NodeRequestContext
+    ) throws -> Response {
         var response = try TokenResponse(
             access_token: access, expires_in: configuration.accessTokenLifetime, refresh_token: refresh,
-            refresh_expires_in: configuration.refreshTokenLifetime
+            refresh_expires_in: refreshExpiresIn
         ).response(from: request, context: context)
         response.headers[.cacheControl] = "no-store"
         return response
