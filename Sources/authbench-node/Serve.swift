@@ -43,7 +43,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds before an idle client connection is closed.") var idleTimeout = 30
     @Option(help: "Seconds a client has, from connecting or from its last response, to send its next request whole (head and body).")
     var requestTimeout = 30
-    @Option(help: "Client connections open at once; more are closed as they come.") var maxConnections = 10_000
+    @Option(help: "Client connections open at once; more wait to be accepted until one ends.") var maxConnections = 10_000
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: Logger.Level = .info
 
     static let valueOptions = [

@@ -158,6 +158,50 @@ import Glibc
         #expect(!output.contains(secret.base64EncodedString()))
     }
 
+    /// Hummingbird's own limit (MaximumAvailableConnections) stops accepting at the cap, so a
+    /// connection past it waits in the listen backlog. Tested on the executable: the in-process
+    /// live test server rebuilds the configuration without it.
+    @Test(.sharedRedis) func connectionsPastTheCapWaitUntilOneEnds() async throws {
+        let port = try LoopbackPort.free()
+        let executable = try #require(Self.executable, "authbench-node is not built next to the tests")
+        let node = Process()
+        node.executableURL = executable
+        node.arguments = [
+            "serve", "--dev", "--port", "\(port)", "--max-connections", "3", "--redis-url", try TestEnvironment.requireRedisURL(),
+            "--key-prefix", "cap-\(UUID().uuidString):", "--log-level", "error",
+        ]
+        node.standardOutput = FileHandle.nullDevice
+        node.standardError = FileHandle.nullDevice
+        try node.run()
+        defer { if node.isRunning { kill(node.processIdentifier, SIGKILL) } }
+        #expect(try await eventually { try Self.curl(["-s", "http://127.0.0.1:\(port)/healthz"]).contains("ok") })
+
+        // Connections kept open and served one by one, until one is not answered. A healthy node
+        // answers /healthz in milliseconds; 10 s unanswered means not accepted.
+        var held: [RawConnection] = []
+        var waiting: RawConnection?
+        while held.count <= 3 {
+            let connection = try RawConnection(port: port)
+            await connection.send("GET /healthz HTTP/1.1\r\nHost: n\r\n\r\n")
+            guard case .bytes(let bytes) = await connection.receive(timeout: .seconds(10)),
+                String(decoding: bytes.prefix(12), as: UTF8.self) == "HTTP/1.1 200"
+            else {
+                waiting = connection
+                break
+            }
+            held.append(connection)
+        }
+        // The readiness check's own connection may not have been counted closed yet.
+        #expect((2...3).contains(held.count), "served while others stayed open: \(held.count)")
+        let pending = try #require(waiting, "every connection was served: no cap")
+        held.removeFirst().close()
+        guard case .bytes(let answer) = await pending.receive(timeout: .seconds(20)) else {
+            Issue.record("the waiting connection was not served once one ended")
+            return
+        }
+        #expect(String(decoding: answer.prefix(12), as: UTF8.self) == "HTTP/1.1 200")
+    }
+
     static func curl(_ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

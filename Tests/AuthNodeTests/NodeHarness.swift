@@ -50,7 +50,6 @@ struct NodeHarness {
         keyRing: JWTKeyRing? = nil,
         idleTimeout: TimeAmount = .seconds(30),
         requestTimeout: TimeAmount? = nil,
-        maxConnections: Int = 10_000,
         bcryptCost: UInt8 = 4,
         redisTimeout: TimeAmount = NodeHarness.redisTimeout,
         users: InMemoryUserStore = InMemoryUserStore(),
@@ -63,8 +62,7 @@ struct NodeHarness {
             nodeID: nodeID, port: port, keys: RedisKeys(prefix: keyPrefix ?? "test-\(UUID().uuidString):"), keyRing: keyRing,
             accessTokenLifetime: accessTokenLifetime, refreshFamilyLifetime: refreshFamilyLifetime, revocation: revocation, revocationMaxStaleness: revocationMaxStaleness,
             bcryptCost: bcryptCost,
-            loginAttemptLimit: loginAttemptLimit, idleTimeout: idleTimeout, requestTimeout: requestTimeout ?? idleTimeout,
-            maxConnections: maxConnections)
+            loginAttemptLimit: loginAttemptLimit, idleTimeout: idleTimeout, requestTimeout: requestTimeout ?? idleTimeout)
         let backend: AuthBackend
         var clock: ManualClock?
         let registry = PrometheusCollectorRegistry()

@@ -18,16 +18,14 @@ public func buildApplication(
     // Larger than API.md's 8 KiB so that RequestLimitMiddleware answers with JSON.
     decoder.maxHeaderListSize = 64 * 1024
     decoder.maxHeaderFieldSize = 64 * 1024
-    let openConnections = OpenConnections(limit: configuration.maxConnections)
     return Application(
         router: router,
         server: .http1(configuration: .init(
-            additionalChannelHandlers: [
-                ConnectionLimitHandler(connections: openConnections),
-                RequestDeadlineHandler(timeout: configuration.requestTimeout),
-            ],
+            additionalChannelHandlers: [RequestDeadlineHandler(timeout: configuration.requestTimeout)],
             idleTimeout: configuration.idleTimeout, httpDecoderConfiguration: decoder)),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "authbench-node"),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "authbench-node",
+            availableConnectionsDelegate: MaximumAvailableConnections(configuration.maxConnections, logger: logger)),
         services: backend.services,
         logger: logger
     )

@@ -40,7 +40,8 @@ public struct NodeConfiguration: Sendable {
     /// From a connection's start or its last response until its next request is wholly
     /// received (head and body); past it the connection is closed.
     public var requestTimeout: TimeAmount
-    /// Client connections open at once; more are closed as they come.
+    /// Client connections open at once; past it the node accepts no more (they wait in the
+    /// listen backlog) until one ends.
     public var maxConnections: Int
     public var logLevel: Logger.Level
 
