@@ -24,17 +24,10 @@ import Testing
         try await first.test(.live) { one in
             try await second.test(.live) { two in
                 try await third.test(.live) { three in
-                    let clients: [any TestClientProtocol] = [one, two, three]
-                    for client in clients { try await waitUntilReady(client) }
-                    try await body(clients)
+                    try await body([one, two, three])
                 }
             }
         }
-    }
-
-    func waitUntilReady(_ client: some TestClientProtocol) async throws {
-        let ready = try await eventually { try await client.get("/readyz").status == .ok }
-        #expect(ready, "a node did not become ready")
     }
 
     @Test func aLoginOnOneNodeWorksOnTheOthersAndLogoutReachesThemAll() async throws {
@@ -106,7 +99,7 @@ import Testing
                     try await nodes[0].get("/api/me", session: sid).errorCode == "invalid_session"
                 }
                 #expect(recovered)
-                for node in nodes { try await waitUntilReady(node) }
+                for node in nodes { try await node.waitUntilReady() }
             }
         }
     }
@@ -118,7 +111,6 @@ extension ClusterTests {
             let prefix = "reload-\(UUID().uuidString):"
             let listener = try await NodeHarness.make(.redis, redisURL: server.url, nodeID: "node-1", keyPrefix: prefix)
             try await listener.test(.router) { client in
-                try await waitUntilReady(client)
                 let access = try await client.login("writer1", mode: "jwt").decoded(Login.self).access_token
                 #expect(try await client.get("/api/me", bearer: access).status == .ok)
 
@@ -134,7 +126,7 @@ extension ClusterTests {
                 await other.shutdown()
 
                 // After resubscribing the node reloads the list before it is ready, so it rejects the token.
-                try await waitUntilReady(client)
+                try await client.waitUntilReady()
                 #expect(try await client.get("/api/me", bearer: access).errorCode == "invalid_token")
             }
         }
@@ -151,7 +143,6 @@ extension ClusterTests {
             let node = try await NodeHarness.make(
                 .redis, redisURL: server.url, revocationMaxStaleness: .seconds(1), redisTimeout: .seconds(1))
             try await node.test(.router) { client in
-                try await waitUntilReady(client)
                 let access = try await client.login("writer1", mode: "jwt").decoded(Login.self).access_token
                 #expect(try await client.get("/api/me", bearer: access).status == .ok)
 
@@ -166,7 +157,7 @@ extension ClusterTests {
                 server.resume()
                 let served = try await eventually { try await client.get("/api/me", bearer: access).status == .ok }
                 #expect(served, "tokens served again once the channel is back")
-                try await waitUntilReady(client)
+                try await client.waitUntilReady()
             }
         }
     }
@@ -178,7 +169,6 @@ extension ClusterTests {
             let prefix = "killed-\(UUID().uuidString):"
             let node = try await NodeHarness.make(.redis, redisURL: server.url, keyPrefix: prefix)
             try await node.test(.router) { client in
-                try await waitUntilReady(client)
                 let access = try await client.login("writer1", mode: "jwt").decoded(Login.self).access_token
                 #expect(try await client.get("/api/me", bearer: access).status == .ok)
                 let claims = try node.backend.accessTokens.verify(access)

@@ -93,8 +93,7 @@ struct NodeHarness {
     /// Redis refuses access tokens until it has loaded the revocation list).
     func test<Value>(_ setup: TestingSetup, _ body: @Sendable (any TestClientProtocol) async throws -> Value) async throws -> Value {
         try await application().test(setup) { client in
-            let ready = try await eventually { try await client.get("/readyz").status == .ok }
-            try #require(ready, "the node did not become ready")
+            try await client.waitUntilReady()
             return try await body(client)
         }
     }
@@ -136,6 +135,12 @@ extension TestResponse {
 }
 
 extension TestClientProtocol {
+    /// Waits until `/readyz` answers 200 (after a start, or once Redis is back).
+    func waitUntilReady() async throws {
+        let ready = try await eventually { try await get("/readyz").status == .ok }
+        try #require(ready, "the node did not become ready")
+    }
+
     func login(_ username: String, mode: String, password: String = NodeHarness.password) async throws -> TestResponse {
         try await execute(
             uri: "/auth/login", method: .post, headers: [.contentType: "application/json"],
