@@ -33,3 +33,15 @@ authbench_start_redis() {
   echo "error: redis-server did not start on 127.0.0.1:$port; see $dir/redis.log" >&2
   return 1
 }
+
+# authbench_help SCRIPT ARGUMENTS...: with -h or --help among the arguments, prints the script's
+# opening comment (what it does and its usage) and exits.
+authbench_help() {
+  local script=$1 argument
+  shift
+  for argument in "$@"; do
+    case "$argument" in
+      -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$script"; exit 0 ;;
+    esac
+  done
+}

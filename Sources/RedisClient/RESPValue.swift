@@ -36,9 +36,4 @@ extension RESPValue {
         if case .array(let values) = self { return values }
         return nil
     }
-
-    public var isNull: Bool {
-        if case .null = self { return true }
-        return false
-    }
 }

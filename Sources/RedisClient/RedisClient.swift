@@ -10,7 +10,8 @@ import ServiceLifecycle
 /// Run it as a `Service` so that graceful shutdown closes its connections, or call
 /// `shutdown()` yourself. Calls made before `run()` work too: connections open on first use.
 /// Each command's latency and failures go to `metricsFactory` (swift-metrics) as
-/// `authbench_redis_command_duration_seconds` and `authbench_redis_command_errors_total`.
+/// `<metricsLabelPrefix>_command_duration_seconds` and `<metricsLabelPrefix>_command_errors_total`,
+/// by command name.
 public final class RedisClient: Service, Sendable {
     public let configuration: RedisConfiguration
     let eventLoopGroup: any EventLoopGroup
@@ -21,6 +22,7 @@ public final class RedisClient: Service, Sendable {
         configuration: RedisConfiguration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         metricsFactory: any MetricsFactory = MetricsSystem.factory,
+        metricsLabelPrefix: String = "redis",
         logger: Logger = Logger(label: "RedisClient")
     ) {
         self.configuration = configuration
@@ -28,7 +30,7 @@ public final class RedisClient: Service, Sendable {
         self.logger = logger
         self.pool = RedisConnectionPool(
             configuration: configuration, eventLoopGroup: eventLoopGroup,
-            metrics: RedisCommandMetrics(factory: metricsFactory), logger: logger)
+            metrics: RedisCommandMetrics(factory: metricsFactory, labelPrefix: metricsLabelPrefix), logger: logger)
     }
 
     /// Sends one command and waits for its reply. Throws only `RedisError`; an error reply

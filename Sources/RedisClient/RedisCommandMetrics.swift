@@ -5,11 +5,16 @@ import Synchronization
 /// The metric objects are made once per name and reused.
 final class RedisCommandMetrics: Sendable {
     private let factory: any MetricsFactory
+    private let durationLabel: String
+    private let failureLabel: String
     private let timers = Mutex<[String: Timer]>([:])
     private let failures = Mutex<[String: Counter]>([:])
 
-    init(factory: any MetricsFactory) {
+    /// `labelPrefix` names the metrics: `<prefix>_command_duration_seconds` and `<prefix>_command_errors_total`.
+    init(factory: any MetricsFactory, labelPrefix: String) {
         self.factory = factory
+        durationLabel = labelPrefix + "_command_duration_seconds"
+        failureLabel = labelPrefix + "_command_errors_total"
     }
 
     func recordSuccess(_ command: String, nanoseconds: Int64) {
@@ -23,7 +28,7 @@ final class RedisCommandMetrics: Sendable {
         let counter = failures.withLock { counters in
             if let existing = counters[key] { return existing }
             let made = Counter(
-                label: "authbench_redis_command_errors_total", dimensions: [("command", command), ("error", kind)], factory: factory)
+                label: failureLabel, dimensions: [("command", command), ("error", kind)], factory: factory)
             counters[key] = made
             return made
         }
@@ -34,7 +39,7 @@ final class RedisCommandMetrics: Sendable {
         timers.withLock { timers in
             if let existing = timers[command] { return existing }
             let made = Timer(
-                label: "authbench_redis_command_duration_seconds", dimensions: [("command", command)],
+                label: durationLabel, dimensions: [("command", command)],
                 factory: factory)
             timers[command] = made
             return made

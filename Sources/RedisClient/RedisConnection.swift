@@ -12,8 +12,6 @@ final class RedisConnection: @unchecked Sendable {
         self.channel = channel
     }
 
-    var isActive: Bool { channel.isActive }
-
     /// Queues the request; the flush runs once the event loop has taken every request
     /// queued before it, so concurrent callers share one write syscall.
     func send(_ bytes: ByteBuffer, promise: EventLoopPromise<RESPValue>) {

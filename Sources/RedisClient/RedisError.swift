@@ -1,5 +1,5 @@
-/// Every way a Redis call can fail. Callers switch on the case: a session store turns
-/// the connection cases into 503 `store_unavailable`, and `.server` carries Redis's own message.
+/// Every way a Redis call can fail. Callers switch on the case: the connection cases mean
+/// Redis could not be reached in time, and `.server` carries Redis's own message.
 public enum RedisError: Error, Sendable, Hashable {
     /// The URL could not be parsed; the text names the part that is wrong.
     case invalidURL(String)

@@ -12,38 +12,38 @@ import RedisClient
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run a node.")
 
-    @Option(help: "This node's name, in every response and log line.") var nodeId = "node-1"
-    @Option(help: "Address to listen on.") var host = "127.0.0.1"
-    @Option(help: "Port to listen on.") var port = 8081
-    @Option(help: "redis://[[user]:password@]host[:port][/db]") var redisUrl = "redis://127.0.0.1:6379/0"
-    @Option(help: "Prefix of every Redis key.") var keyPrefix = "ab:"
-    @Option(help: "Redis command timeout in milliseconds (session requests get 503 after it).") var redisTimeoutMs = 1000
+    @Option(help: "This node's name, in every response and log line.") var nodeId = NodeConfiguration.Defaults.nodeID
+    @Option(help: "Address to listen on.") var host = NodeConfiguration.Defaults.host
+    @Option(help: "Port to listen on.") var port = NodeConfiguration.Defaults.port
+    @Option(help: "redis://[[user]:password@]host[:port][/db]") var redisUrl = NodeConfiguration.Defaults.redisURL
+    @Option(help: "Prefix of every Redis key.") var keyPrefix = NodeConfiguration.Defaults.keyPrefix
+    @Option(help: "Redis command timeout in milliseconds (session requests get 503 after it).") var redisTimeoutMs = NodeConfiguration.Defaults.redisTimeoutMilliseconds
     @Option(help: "Signing algorithm: HS256, ES256, EdDSA or RS256.") var jwtAlg: JWTAlgorithmName = .hs256
     @Option(help: "The signing key: a raw secret of at least 32 bytes for HS256, a PEM private key otherwise.")
     var jwtKeyFile: String?
     @Option(parsing: .singleValue, help: "An earlier key that still verifies, as ALG:PATH (repeatable; AUTHBENCH_JWT_PREVIOUS_KEY takes a comma-separated list).")
     var jwtPreviousKey: [String] = []
     @Flag(help: "Generate a throwaway signing key (development only; never with real users).") var dev = false
-    @Option(help: "The iss claim.") var issuer = "authbench"
-    @Option(help: "The aud claim.") var audience = "authbench-api"
-    @Option(help: "Access-token lifetime in seconds.") var accessTokenTtl = 300
-    @Option(help: "Refresh-token lifetime in seconds.") var refreshTokenTtl = 86_400
+    @Option(help: "The iss claim.") var issuer = NodeConfiguration.Defaults.issuer
+    @Option(help: "The aud claim.") var audience = NodeConfiguration.Defaults.audience
+    @Option(help: "Access-token lifetime in seconds.") var accessTokenTtl = NodeConfiguration.Defaults.accessTokenLifetime
+    @Option(help: "Refresh-token lifetime in seconds.") var refreshTokenTtl = NodeConfiguration.Defaults.refreshTokenLifetime
     @Option(help: "Seconds a login's refresh tokens can be renewed for, however often they are refreshed.")
-    var refreshFamilyLifetime = 2_592_000
-    @Option(help: "Session idle timeout in seconds.") var sessionIdleTimeout = 1_800
-    @Option(help: "Session absolute lifetime in seconds.") var sessionAbsoluteLifetime = 43_200
-    @Option(help: "Clock leeway in seconds for exp, iat and nbf.") var clockLeeway = 5
-    @Option(help: "JWT revocation: push (pub/sub, checked in memory) or none (valid until exp).") var revocation: RevocationMode = .push
+    var refreshFamilyLifetime = NodeConfiguration.Defaults.refreshFamilyLifetime
+    @Option(help: "Session idle timeout in seconds.") var sessionIdleTimeout = NodeConfiguration.Defaults.sessionIdleTimeout
+    @Option(help: "Session absolute lifetime in seconds.") var sessionAbsoluteLifetime = NodeConfiguration.Defaults.sessionAbsoluteLifetime
+    @Option(help: "Clock leeway in seconds for exp, iat and nbf.") var clockLeeway = NodeConfiguration.Defaults.clockLeeway
+    @Option(help: "JWT revocation: push (pub/sub, checked in memory) or none (valid until exp).") var revocation: RevocationMode = NodeConfiguration.Defaults.revocation
     @Option(help: "With push revocation: milliseconds the revocation channel may go unconfirmed before access tokens get 503 and the node is not ready.")
-    var revocationMaxStalenessMs = 5_000
-    @Option(help: "bcrypt cost for passwords (4 to 31).") var bcryptCost = 10
-    @Option(help: "Failed logins per username before 429.") var loginAttemptLimit = 5
-    @Option(help: "Window of the failed-login count, in seconds.") var loginAttemptWindow = 300
+    var revocationMaxStalenessMs = NodeConfiguration.Defaults.revocationMaxStalenessMilliseconds
+    @Option(help: "bcrypt cost for passwords (4 to 31).") var bcryptCost = NodeConfiguration.Defaults.bcryptCost
+    @Option(help: "Failed logins per username before 429.") var loginAttemptLimit = NodeConfiguration.Defaults.loginAttemptLimit
+    @Option(help: "Window of the failed-login count, in seconds.") var loginAttemptWindow = NodeConfiguration.Defaults.loginAttemptWindow
     @Flag(help: "Mark the session cookie Secure (behind TLS).") var secureCookies = false
-    @Option(help: "Seconds before an idle client connection is closed.") var idleTimeout = 30
+    @Option(help: "Seconds before an idle client connection is closed.") var idleTimeout = NodeConfiguration.Defaults.idleTimeoutSeconds
     @Option(help: "Seconds a client has, from connecting or from its last response, to send its next request whole (head and body).")
-    var requestTimeout = 30
-    @Option(help: "Client connections open at once; more wait to be accepted until one ends.") var maxConnections = 10_000
+    var requestTimeout = NodeConfiguration.Defaults.requestTimeoutSeconds
+    @Option(help: "Client connections open at once; more wait to be accepted until one ends.") var maxConnections = NodeConfiguration.Defaults.maxConnections
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: Logger.Level = .info
 
     static let valueOptions = [
@@ -108,7 +108,7 @@ struct Serve: AsyncParsableCommand {
             revocationMaxStaleness: .milliseconds(Int64(revocationMaxStalenessMs)), bcryptCost: UInt8(bcryptCost),
             loginAttemptLimit: loginAttemptLimit, loginAttemptWindow: loginAttemptWindow, secureCookies: secureCookies,
             idleTimeout: .seconds(Int64(idleTimeout)), requestTimeout: .seconds(Int64(requestTimeout)),
-            maxConnections: maxConnections, logLevel: logLevel)
+            maxConnections: maxConnections)
 
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AuthCore
+import AuthNode
 import Foundation
 import HummingbirdBcrypt
 import RedisClient
@@ -16,9 +17,9 @@ struct Users: AsyncParsableCommand {
         @Option(help: "Username prefix.") var prefix = "user"
         @Option(help: "The password of every seeded user.") var password: String
         @Option(help: "reader, writer or admin.") var role: Role = .writer
-        @Option(help: "bcrypt cost (4 to 31).") var bcryptCost = 10
-        @Option(help: "redis://[[user]:password@]host[:port][/db]") var redisUrl = "redis://127.0.0.1:6379/0"
-        @Option(help: "Prefix of every Redis key.") var keyPrefix = "ab:"
+        @Option(help: "bcrypt cost (4 to 31).") var bcryptCost = NodeConfiguration.Defaults.bcryptCost
+        @Option(help: "redis://[[user]:password@]host[:port][/db]") var redisUrl = NodeConfiguration.Defaults.redisURL
+        @Option(help: "Prefix of every Redis key.") var keyPrefix = NodeConfiguration.Defaults.keyPrefix
 
         func validate() throws {
             guard (1...10_000_000).contains(count) else { throw ValidationError("--count must be from 1 to 10000000") }
@@ -58,9 +59,9 @@ struct Users: AsyncParsableCommand {
         @Option(help: "reader, writer or admin.") var role: Role = .reader
         @Option(help: "A file whose first line is the password (never on the command line).") var passwordFile: String
         @Option(help: "Display name; the username when absent.") var displayName: String?
-        @Option(help: "bcrypt cost (4 to 31).") var bcryptCost = 10
-        @Option(help: "redis://[[user]:password@]host[:port][/db]") var redisUrl = "redis://127.0.0.1:6379/0"
-        @Option(help: "Prefix of every Redis key.") var keyPrefix = "ab:"
+        @Option(help: "bcrypt cost (4 to 31).") var bcryptCost = NodeConfiguration.Defaults.bcryptCost
+        @Option(help: "redis://[[user]:password@]host[:port][/db]") var redisUrl = NodeConfiguration.Defaults.redisURL
+        @Option(help: "Prefix of every Redis key.") var keyPrefix = NodeConfiguration.Defaults.keyPrefix
 
         func validate() throws {
             guard (1...128).contains(name.utf8.count) else { throw ValidationError("the username must be 1 to 128 bytes") }

@@ -8,40 +8,11 @@ import Glibc
 
 /// The real `authbench-node` executable, as an operator runs it.
 @Suite struct ExecutableTests {
-    /// Built next to the test bundle by `swift build --build-tests`.
-    static var executable: URL? {
-        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [folder, folder.deletingLastPathComponent()] {
-            let url = candidate.appendingPathComponent("authbench-node")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        return nil
-    }
+    static var executable: URL? { BuiltProducts.executable(named: "authbench-node") }
 
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Run {
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandRun {
         let executable = try #require(executable, "authbench-node is not built next to the tests")
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AUTHBENCH_") }
-            .merging(environment) { $1 }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        return try CommandRun.run(executable, arguments, environment: environment)
     }
 
     @Test func aBadConfigurationStopsItWithOneLine() throws {
@@ -128,7 +99,7 @@ import Glibc
         var health = ""
         let ready = try await eventually {
             health = try Self.curl(["-s", "\(base)/readyz"])
-            return health.contains("ready")
+            return health.contains(#""status":"ready""#)
         }
         #expect(ready && health == #"{"status":"ready","node":"env-node"}"#, "\(health)")
 

@@ -1,7 +1,7 @@
 import Foundation
 import JWTKit
 
-/// The claims of an access token, exactly those of API.md; `nbf` is accepted on input only.
+/// The claims of an access token, exactly those of docs/api.md; `nbf` is accepted on input only.
 public struct AccessTokenClaims: Codable, Sendable, Hashable {
     public var iss: String
     public var aud: String
@@ -28,7 +28,7 @@ public struct AccessTokenClaims: Codable, Sendable, Hashable {
         return try? JSONDecoder().decode(AccessTokenClaims.self, from: Data(payload))
     }
 
-    /// A payload's members: API.md's claims matched by their bytes and kept as their types (no
+    /// A payload's members: docs/api.md's claims matched by their bytes and kept as their types (no
     /// String per name, no lookups by name); any other member kept only so that naming it twice
     /// is refused too. A claim of the wrong type ends the parse as a duplicate does.
     private struct Members: FlatJSON.Members {

@@ -104,12 +104,16 @@ public struct RedisRefreshTokenStore: RefreshTokenStore {
     }
 
     static let startScript = RedisScript("""
-        -- KEYS: token, family, user families; ARGV: uid, family, lifetime, family lifetime
+        -- KEYS: token, family, user families; ARGV: uid, family, lifetime, family lifetime, key prefix
+        -- (the user's families whose key has expired are dropped from their set)
         local familyEnd = tonumber(redis.call('TIME')[1]) + tonumber(ARGV[4])
         local ttl = math.min(tonumber(ARGV[3]), tonumber(ARGV[4]))
         redis.call('HSET', KEYS[1], 'uid', ARGV[1], 'family', ARGV[2], 'state', 'live', 'parent', '', 'fend', familyEnd)
         redis.call('EXPIRE', KEYS[1], ttl)
         redis.call('SET', KEYS[2], 'live:' .. ARGV[1], 'EX', ttl)
+        for _, family in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+            if redis.call('EXISTS', ARGV[5] .. 'rtfam:' .. family) == 0 then redis.call('SREM', KEYS[3], family) end
+        end
         redis.call('SADD', KEYS[3], ARGV[2])
         return ttl
         """)
@@ -156,7 +160,7 @@ public struct RedisRefreshTokenStore: RefreshTokenStore {
                 redis.call('SET', familyKey, 'revoked:' .. ARGV[2], 'KEEPTTL')
             end
         end
-        redis.call('DEL', KEYS[1])
+        redis.call('UNLINK', KEYS[1])
         return families
         """)
 
@@ -164,7 +168,7 @@ public struct RedisRefreshTokenStore: RefreshTokenStore {
         let reply = try await redis.evalScript(
             Self.startScript,
             keys: [keys.refreshToken(tokenHash), keys.refreshFamily(family), keys.userFamilies(uid)],
-            arguments: [uid, family, lifetime, familyLifetime]
+            arguments: [uid, family, lifetime, familyLifetime, keys.prefix]
         )
         guard let expiresIn = reply.integer else { throw RedisError.unexpectedReply("refresh family start answered \(reply)") }
         return Int(expiresIn)

@@ -51,9 +51,19 @@ public struct RedisRevocationStore: RevocationStore {
         self.logger = logger
     }
 
+    /// Drops the entries past their time (by Redis's clock), adds the new one and announces it,
+    /// in one round trip: the set stays as small as what is in force.
+    static let publishScript = RedisScript("""
+        -- KEYS: revoked set; ARGV: score, member, channel, message
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. redis.call('TIME')[1])
+        redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+        return redis.call('PUBLISH', ARGV[3], ARGV[4])
+        """)
+
     public func publish(_ revocation: Revocation) async throws {
-        try await redis.zadd(keys.revoked, members: [(Double(revocation.until), revocation.member)])
-        try await redis.publish(keys.revocationChannel, message: revocation.message)
+        _ = try await redis.evalScript(
+            Self.publishScript, keys: [keys.revoked],
+            arguments: [revocation.until, revocation.member, keys.revocationChannel, revocation.message])
     }
 
     public func loadAll(now: Int64) async throws -> [Revocation] {

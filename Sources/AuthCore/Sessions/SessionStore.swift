@@ -92,6 +92,9 @@ public final class InMemorySessionStore: SessionStore {
 
 /// `<prefix>sess:<sha256(id)>` holds the session as compact JSON with the idle timeout as
 /// its TTL, slid by GETEX; `<prefix>usess:<uid>` lists a user's session hashes for logout-all.
+/// Creating a session and ending all of a user's are each one Lua script, so a login racing a
+/// logout-all either ends before it (and is ended) or starts after it; both read keys they
+/// derive from the set, which is fine on a single Redis (not on Redis Cluster).
 public struct RedisSessionStore: SessionStore {
     let redis: RedisClient
     let keys: RedisKeys
@@ -101,10 +104,36 @@ public struct RedisSessionStore: SessionStore {
         self.keys = keys
     }
 
+    /// Writes the session and lists it for its user, dropping from the list the sessions that
+    /// have expired since (the list would otherwise grow with every login).
+    static let insertScript = RedisScript("""
+        -- KEYS: session, user sessions; ARGV: session JSON, idle timeout, session hash, key prefix
+        redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+        for _, hash in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+            if redis.call('EXISTS', ARGV[4] .. 'sess:' .. hash) == 0 then redis.call('SREM', KEYS[2], hash) end
+        end
+        redis.call('SADD', KEYS[2], ARGV[3])
+        return 1
+        """)
+
+    /// Unlinks every session of the user and the list, in batches (a Lua call's arguments are bounded).
+    static let removeAllScript = RedisScript("""
+        -- KEYS: user sessions; ARGV: key prefix
+        local hashes = redis.call('SMEMBERS', KEYS[1])
+        for first = 1, #hashes, 500 do
+            local batch = {}
+            for index = first, math.min(first + 499, #hashes) do batch[#batch + 1] = ARGV[1] .. 'sess:' .. hashes[index] end
+            redis.call('UNLINK', unpack(batch))
+        end
+        redis.call('UNLINK', KEYS[1])
+        return #hashes
+        """)
+
     public func insert(_ session: StoredSession, idHash: String, idleTimeout: Int) async throws {
         let json = try JSONEncoder().encode(session)
-        try await redis.set(keys.session(idHash), to: [UInt8](json), expiration: .seconds(idleTimeout))
-        try await redis.sadd(keys.userSessions(session.user.sub), members: [idHash])
+        _ = try await redis.evalScript(
+            Self.insertScript, keys: [keys.session(idHash), keys.userSessions(session.user.sub)],
+            arguments: [[UInt8](json), idleTimeout, idHash, keys.prefix])
     }
 
     public func fetchSliding(idHash: String, idleTimeout: Int) async throws -> StoredSession? {
@@ -120,7 +149,6 @@ public struct RedisSessionStore: SessionStore {
     }
 
     public func removeAll(uid: String) async throws {
-        let hashes = try await redis.smembers(keys.userSessions(uid)).map { String(decoding: $0, as: UTF8.self) }
-        try await redis.del(hashes.map(keys.session) + [keys.userSessions(uid)])
+        _ = try await redis.evalScript(Self.removeAllScript, keys: [keys.userSessions(uid)], arguments: [keys.prefix])
     }
 }

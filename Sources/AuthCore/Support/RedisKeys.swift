@@ -1,8 +1,8 @@
-/// Every Redis key and channel the project uses, in one place (DESIGN.md's data model).
+/// Every Redis key and channel the project uses, in one place (docs/architecture.md lists them).
 public struct RedisKeys: Sendable, Hashable {
     public let prefix: String
 
-    public init(prefix: String = "ab:") {
+    public init(prefix: String) {
         self.prefix = prefix
     }
 

@@ -35,10 +35,38 @@ public struct PasswordHasher: Sendable {
         return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
     }
 
-    /// Verifies against `hash`, or against a decoy of the same cost when there is no user.
-    public func verify(_ password: String, against hash: String?) async throws -> Bool {
-        let target = hash ?? decoyHash
-        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: target) }
-        return matches && hash != nil
+    public enum Verification: Sendable, Equatable {
+        case mismatch
+        /// The password is right; `upgradedHash`, when there is one, is the password hashed at
+        /// this hasher's cost, to store in place of a weaker hash.
+        case match(upgradedHash: String?)
+    }
+
+    /// The cost a bcrypt hash was made with (`$2b$10$...`), or nil when it is not one.
+    public static func cost(of hash: String) -> Int? {
+        let parts = hash.split(separator: "$", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0].isEmpty, parts[2].count == 2 else { return nil }
+        return Int(parts[2])
+    }
+
+    /// Checks `password` against `hash`, or against the decoy (made at this cost) when there is
+    /// no user. Whether the user exists must not show in the time taken, whatever cost the
+    /// stored hash was made at: a hash cheaper than this cost (users seeded for a benchmark at
+    /// cost 4 on a node at 10) is also padded with the decoy, and when the password is right it
+    /// is rehashed at this cost, so the padding is paid once per user.
+    public func check(_ password: String, against hash: String?) async throws -> Verification {
+        let decoy = decoyHash
+        guard let hash else {
+            _ = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: decoy) }
+            return .mismatch
+        }
+        let weaker = Self.cost(of: hash).map { $0 < Int(cost) } ?? false
+        let matches = try await NIOThreadPool.singleton.runIfActive {
+            let matches = Bcrypt.verify(password, hash: hash)
+            if weaker { _ = Bcrypt.verify(password, hash: decoy) }
+            return matches
+        }
+        guard matches else { return .mismatch }
+        return .match(upgradedHash: weaker ? try await self.hash(password) : nil)
     }
 }

@@ -4,6 +4,9 @@ import Synchronization
 public protocol UserStore: Sendable {
     func user(named username: String) async throws -> UserRecord?
     func save(_ user: UserRecord) async throws
+    /// Replaces the user's password hash with `new` only while it is still `old` (a password
+    /// changed in between is left alone).
+    func replacePasswordHash(of username: String, _ old: String, with new: String) async throws
 }
 
 public final class InMemoryUserStore: UserStore {
@@ -17,6 +20,12 @@ public final class InMemoryUserStore: UserStore {
 
     public func save(_ user: UserRecord) async throws {
         users.withLock { $0[user.username] = user }
+    }
+
+    public func replacePasswordHash(of username: String, _ old: String, with new: String) async throws {
+        users.withLock { users in
+            if users[username]?.passwordHash == old { users[username]?.passwordHash = new }
+        }
     }
 }
 
@@ -48,5 +57,15 @@ public struct RedisUserStore: UserStore {
             ("uid", user.claims.sub), ("name", user.claims.name), ("role", user.claims.role.rawValue),
             ("hash", user.passwordHash),
         ])
+    }
+
+    static let replaceHashScript = RedisScript("""
+        -- KEYS: user; ARGV: old hash, new hash
+        if redis.call('HGET', KEYS[1], 'hash') == ARGV[1] then return redis.call('HSET', KEYS[1], 'hash', ARGV[2]) end
+        return 0
+        """)
+
+    public func replacePasswordHash(of username: String, _ old: String, with new: String) async throws {
+        _ = try await redis.evalScript(Self.replaceHashScript, keys: [keys.user(username)], arguments: [old, new])
     }
 }

@@ -15,7 +15,7 @@ public func buildApplication(
     var logger = logger
     logger[metadataKey: "node"] = .string(configuration.nodeID)
     var decoder = HTTP1Channel.Configuration.DecoderConfiguration()
-    // Larger than API.md's 8 KiB so that RequestLimitMiddleware answers with JSON.
+    // Larger than docs/api.md's 8 KiB so that RequestLimitMiddleware answers with JSON.
     decoder.maxHeaderListSize = 64 * 1024
     decoder.maxHeaderFieldSize = 64 * 1024
     return Application(

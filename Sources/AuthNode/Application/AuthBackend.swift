@@ -30,7 +30,9 @@ public struct AuthBackend: Sendable {
         metricsFactory: any MetricsFactory = MetricsSystem.factory,
         logger: Logger
     ) -> AuthBackend {
-        let redis = RedisClient(configuration: configuration.redis, metricsFactory: metricsFactory, logger: logger)
+        let redis = RedisClient(
+            configuration: configuration.redis, metricsFactory: metricsFactory, metricsLabelPrefix: NodeMetrics.redisLabelPrefix,
+            logger: logger)
         let keys = configuration.keys
         let revocationList = RevocationList(clock: clock)
         let revocationStore = RedisRevocationStore(redis: redis, keys: keys, logger: logger)

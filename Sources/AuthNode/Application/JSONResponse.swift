@@ -1,3 +1,4 @@
+import AuthCore
 import Hummingbird
 
 /// Small JSON objects of string members, written straight into a buffer: the bodies of
@@ -74,8 +75,8 @@ struct JSONResponse {
                         write(UInt8(ascii: "t"))
                     case 0x00..<0x20:
                         for escaped in [UInt8]("\\u00".utf8) { write(escaped) }
-                        write(hexDigits[Int(byte >> 4)])
-                        write(hexDigits[Int(byte & 0x0F)])
+                        write(Hex.digits[Int(byte >> 4)])
+                        write(Hex.digits[Int(byte & 0x0F)])
                     default:
                         write(byte)
                     }
@@ -85,6 +86,4 @@ struct JSONResponse {
             }
         }
     }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 }

@@ -1,5 +1,4 @@
 import AuthCore
-import Logging
 import NIOCore
 import RedisClient
 
@@ -13,6 +12,33 @@ public enum RevocationMode: String, Sendable, CaseIterable {
 
 /// Everything a node needs, already parsed and checked (the executable does that).
 public struct NodeConfiguration: Sendable {
+    /// Every default of a node's configuration; the command line's options and their `--help`
+    /// (and so docs/cli.md, which a test holds to it) take theirs from here.
+    public enum Defaults {
+        public static let nodeID = "node-1"
+        public static let host = "127.0.0.1"
+        public static let port = 8081
+        public static let redisURL = "redis://127.0.0.1:6379/0"
+        public static let redisTimeoutMilliseconds = 1_000
+        public static let keyPrefix = "ab:"
+        public static let issuer = "authbench"
+        public static let audience = "authbench-api"
+        public static let accessTokenLifetime = 300
+        public static let refreshTokenLifetime = 86_400
+        public static let refreshFamilyLifetime = 2_592_000
+        public static let sessionIdleTimeout = 1_800
+        public static let sessionAbsoluteLifetime = 43_200
+        public static let clockLeeway = 5
+        public static let revocation = RevocationMode.push
+        public static let revocationMaxStalenessMilliseconds = 5_000
+        public static let bcryptCost = 10
+        public static let loginAttemptLimit = 5
+        public static let loginAttemptWindow = 300
+        public static let idleTimeoutSeconds = 30
+        public static let requestTimeoutSeconds = 30
+        public static let maxConnections = 10_000
+    }
+
     public var nodeID: String
     public var host: String
     public var port: Int
@@ -43,33 +69,31 @@ public struct NodeConfiguration: Sendable {
     /// Client connections open at once; past it the node accepts no more (they wait in the
     /// listen backlog) until one ends.
     public var maxConnections: Int
-    public var logLevel: Logger.Level
 
     public init(
-        nodeID: String = "node-1",
-        host: String = "127.0.0.1",
-        port: Int = 8081,
+        nodeID: String = Defaults.nodeID,
+        host: String = Defaults.host,
+        port: Int = Defaults.port,
         redis: RedisConfiguration = RedisConfiguration(),
-        keys: RedisKeys = RedisKeys(),
+        keys: RedisKeys = RedisKeys(prefix: Defaults.keyPrefix),
         keyRing: JWTKeyRing,
-        issuer: String = "authbench",
-        audience: String = "authbench-api",
-        accessTokenLifetime: Int = 300,
-        refreshTokenLifetime: Int = 86_400,
-        refreshFamilyLifetime: Int = 2_592_000,
-        sessionIdleTimeout: Int = 1_800,
-        sessionAbsoluteLifetime: Int = 43_200,
-        clockLeeway: Int = 5,
-        revocation: RevocationMode = .push,
-        revocationMaxStaleness: TimeAmount = .seconds(5),
-        bcryptCost: UInt8 = 10,
-        loginAttemptLimit: Int = 5,
-        loginAttemptWindow: Int = 300,
+        issuer: String = Defaults.issuer,
+        audience: String = Defaults.audience,
+        accessTokenLifetime: Int = Defaults.accessTokenLifetime,
+        refreshTokenLifetime: Int = Defaults.refreshTokenLifetime,
+        refreshFamilyLifetime: Int = Defaults.refreshFamilyLifetime,
+        sessionIdleTimeout: Int = Defaults.sessionIdleTimeout,
+        sessionAbsoluteLifetime: Int = Defaults.sessionAbsoluteLifetime,
+        clockLeeway: Int = Defaults.clockLeeway,
+        revocation: RevocationMode = Defaults.revocation,
+        revocationMaxStaleness: TimeAmount = .milliseconds(Int64(Defaults.revocationMaxStalenessMilliseconds)),
+        bcryptCost: UInt8 = UInt8(Defaults.bcryptCost),
+        loginAttemptLimit: Int = Defaults.loginAttemptLimit,
+        loginAttemptWindow: Int = Defaults.loginAttemptWindow,
         secureCookies: Bool = false,
-        idleTimeout: TimeAmount = .seconds(30),
-        requestTimeout: TimeAmount = .seconds(30),
-        maxConnections: Int = 10_000,
-        logLevel: Logger.Level = .info
+        idleTimeout: TimeAmount = .seconds(Int64(Defaults.idleTimeoutSeconds)),
+        requestTimeout: TimeAmount = .seconds(Int64(Defaults.requestTimeoutSeconds)),
+        maxConnections: Int = Defaults.maxConnections
     ) {
         self.nodeID = nodeID
         self.host = host
@@ -94,6 +118,5 @@ public struct NodeConfiguration: Sendable {
         self.idleTimeout = idleTimeout
         self.requestTimeout = requestTimeout
         self.maxConnections = maxConnections
-        self.logLevel = logLevel
     }
 }

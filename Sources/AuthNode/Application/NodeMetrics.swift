@@ -14,6 +14,10 @@ public final class NodeMetrics: Sendable {
         var status: Int
     }
 
+    /// The node's Redis client reports as `authbench_redis_command_duration_seconds` and
+    /// `authbench_redis_command_errors_total` (the scenario runner reads the first).
+    public static let redisLabelPrefix = "authbench_redis"
+
     static var requests: MetricNameDescriptor {
         MetricNameDescriptor(
             namespace: "authbench", metricName: "requests", unitName: "total", helpText: "HTTP requests by route, auth mode and status")

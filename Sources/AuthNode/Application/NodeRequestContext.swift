@@ -35,7 +35,7 @@ public struct NodeRequestContext: AuthRequestContext, RequestContext {
         identity = nil
     }
 
-    /// API.md: bodies over 16 KiB get 413.
+    /// docs/api.md: bodies over 16 KiB get 413.
     public var maxUploadSize: Int { APILimits.maximumBodySize }
 }
 

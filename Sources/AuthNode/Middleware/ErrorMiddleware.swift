@@ -4,7 +4,7 @@ import NIOHTTP1
 import Prometheus
 import RedisClient
 
-/// The outermost middleware: turns every error into API.md's JSON shape (a Redis failure
+/// The outermost middleware: turns every error into docs/api.md's JSON shape (a Redis failure
 /// into 503 `store_unavailable`, anything unexpected into a logged 500) and records each
 /// request's count and latency by route, auth mode and status.
 struct ErrorMiddleware: RouterMiddleware {
@@ -24,7 +24,7 @@ struct ErrorMiddleware: RouterMiddleware {
         return response
     }
 
-    /// The mode API.md assigns by credential.
+    /// The mode docs/api.md assigns by credential.
     static func mode(of request: Request) -> String {
         switch (request.headers.contains(.authorization), CredentialAuthenticator.sessionCookie(in: request.headers) != nil) {
         case (true, true): "ambiguous"

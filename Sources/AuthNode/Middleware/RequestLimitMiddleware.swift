@@ -1,6 +1,6 @@
 import Hummingbird
 
-/// API.md's limits: headers over 8 KiB, and bodies whose Content-Length announces more than
+/// docs/api.md's limits: headers over 8 KiB, and bodies whose Content-Length announces more than
 /// 16 KiB, get 413 before anything reads them (a body without a length is cut off at 16 KiB
 /// by the request context as it is read).
 struct RequestLimitMiddleware: RouterMiddleware {

@@ -62,16 +62,22 @@ struct AuthRoutes {
                 headers: [.retryAfter: String(retryAfter)])
         }
         let user = try await backend.users.user(named: body.username)
-        guard try await backend.passwordHasher.verify(body.password, against: user?.passwordHash), let user else {
+        let verification = try await backend.passwordHasher.check(body.password, against: user?.passwordHash)
+        guard case .match(let upgradedHash) = verification, let user else {
             throw APIError(.unauthorized, "invalid_credentials", "unknown user or wrong password")
         }
         try await backend.loginAttempts.reset(username: body.username)
+        if let upgradedHash {
+            try await backend.users.replacePasswordHash(of: user.username, user.passwordHash, with: upgradedHash)
+        }
 
         if body.mode == "session" {
             let sessionID = try await backend.sessions.start(for: user.claims)
             var response = try SessionResponse(expires_in: configuration.sessionIdleTimeout, user: user.claims)
                 .response(from: request, context: context)
-            response.headers[.setCookie] = sessionCookie(sessionID, maxAge: configuration.sessionIdleTimeout)
+            // The browser keeps the cookie as long as the session can live (every request slides its
+            // idle expiry on the node); the node, not the cookie, ends an idle session.
+            response.headers[.setCookie] = sessionCookie(sessionID, maxAge: configuration.sessionAbsoluteLifetime)
             response.headers[.cacheControl] = "no-store"
             return response
         }

@@ -55,7 +55,7 @@ public struct EventOutcome: Sendable {
     }
 }
 
-/// The result file of DESIGN.md; fields beyond it are added, none taken away.
+/// The result file (`result.json`); fields are added over time, none taken away.
 public struct ResultFile: Codable, Sendable {
     public var tool = "authbench-load"
     public var version = LoadKitVersion.current

@@ -69,10 +69,14 @@ public struct ScenarioRunner: Sendable {
         return totals
     }
 
+    /// The metric a node's `/metrics` counts its Redis commands in, by `command` label
+    /// (AuthNodeTests hold it to what a node serves).
+    public static let redisCommandCountMetric = "authbench_redis_command_duration_seconds_count"
+
     /// `authbench_redis_command_duration_seconds_count{command="GETEX"} 123` lines of a Prometheus text.
     static func redisCommandCounts(metrics: String) -> [String: Double] {
         var counts: [String: Double] = [:]
-        let prefix = "authbench_redis_command_duration_seconds_count{command=\""
+        let prefix = Self.redisCommandCountMetric + "{command=\""
         for line in metrics.split(separator: "\n") where line.hasPrefix(prefix) {
             let rest = line.dropFirst(prefix.count)
             guard let quote = rest.firstIndex(of: "\""), let space = rest.lastIndex(of: " "), let value = Double(rest[rest.index(after: space)...]) else { continue }

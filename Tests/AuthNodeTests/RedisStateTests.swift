@@ -1,0 +1,107 @@
+import AuthCore
+import Foundation
+import Logging
+import RedisClient
+import TestSupport
+import Testing
+
+/// What the Redis stores leave behind: per-user lists that shrink when their entries expire,
+/// a revocation set pruned as it is written, and a logout-all no concurrent login escapes.
+@Suite(.sharedRedis) struct RedisStateTests {
+    static let user = UserClaims(sub: "u-state", name: "State", role: .reader)
+
+    /// A client with a command timeout no busy machine reaches, and a fresh key prefix.
+    static func withRedis(_ body: (RedisClient, RedisKeys) async throws -> Void) async throws {
+        var configuration = try RedisConfiguration(url: TestEnvironment.requireRedisURL())
+        configuration.commandTimeout = .seconds(10)
+        let redis = RedisClient(configuration: configuration)
+        let keys = RedisKeys(prefix: "state-\(UUID().uuidString):")
+        do {
+            try await body(redis, keys)
+            await redis.shutdown()
+        } catch {
+            await redis.shutdown()
+            throw error
+        }
+    }
+
+    static func members(_ key: String, _ redis: RedisClient) async throws -> Set<String> {
+        Set(try await redis.smembers(key).map { String(decoding: $0, as: UTF8.self) })
+    }
+
+    @Test func aNewSessionDropsTheUsersExpiredOnesFromItsList() async throws {
+        try await Self.withRedis { redis, keys in
+            let store = RedisSessionStore(redis: redis, keys: keys)
+            let session = StoredSession(user: Self.user, created: 0, absoluteExpiry: Int64.max / 2)
+            for hash in ["a", "b", "c"] { try await store.insert(session, idHash: hash, idleTimeout: 600) }
+            // Sessions "a" and "b" expire (their keys go, as their TTL would make them go).
+            try await redis.del([keys.session("a"), keys.session("b")])
+            #expect(try await Self.members(keys.userSessions(Self.user.sub), redis) == ["a", "b", "c"])
+            try await store.insert(session, idHash: "d", idleTimeout: 600)
+            #expect(try await Self.members(keys.userSessions(Self.user.sub), redis) == ["c", "d"])
+        }
+    }
+
+    @Test func logoutAllEndsEverySessionAndTheListInBatches() async throws {
+        try await Self.withRedis { redis, keys in
+            let store = RedisSessionStore(redis: redis, keys: keys)
+            let session = StoredSession(user: Self.user, created: 0, absoluteExpiry: Int64.max / 2)
+            // More than one batch of the script's 500.
+            let hashes = (0..<1_200).map { "h\($0)" }
+            for hash in hashes { try await store.insert(session, idHash: hash, idleTimeout: 600) }
+            #expect(try await Self.members(keys.userSessions(Self.user.sub), redis).count == 1_200)
+            try await store.removeAll(uid: Self.user.sub)
+            #expect(try await Self.members(keys.userSessions(Self.user.sub), redis).isEmpty)
+            for hash in [hashes[0], hashes[499], hashes[500], hashes[1_199]] {
+                #expect(try await redis.get(keys.session(hash)) == nil, "\(hash) survived logout-all")
+            }
+        }
+    }
+
+    /// A session written while logout-all runs either is ended by it or is listed for the next one.
+    @Test func noSessionStartedDuringLogoutAllIsLeftOffTheList() async throws {
+        try await Self.withRedis { redis, keys in
+            let store = RedisSessionStore(redis: redis, keys: keys)
+            let session = StoredSession(user: Self.user, created: 0, absoluteExpiry: Int64.max / 2)
+            for trial in 0..<200 {
+                let hash = "race\(trial)"
+                try await store.insert(session, idHash: "old\(trial)", idleTimeout: 600)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await store.insert(session, idHash: hash, idleTimeout: 600) }
+                    group.addTask { try await store.removeAll(uid: Self.user.sub) }
+                    try await group.waitForAll()
+                }
+                if try await redis.get(keys.session(hash)) != nil {
+                    #expect(try await Self.members(keys.userSessions(Self.user.sub), redis).contains(hash), "trial \(trial): a live session no logout-all would end")
+                }
+                #expect(try await redis.get(keys.session("old\(trial)")) == nil)
+            }
+        }
+    }
+
+    @Test func aNewFamilyDropsTheUsersExpiredFamiliesFromItsList() async throws {
+        try await Self.withRedis { redis, keys in
+            let store = RedisRefreshTokenStore(redis: redis, keys: keys)
+            for family in ["f1", "f2", "f3"] {
+                _ = try await store.startFamily(family, uid: Self.user.sub, tokenHash: "t-\(family)", lifetime: 600, familyLifetime: 6_000)
+            }
+            try await redis.del([keys.refreshFamily("f1"), keys.refreshFamily("f3")])
+            #expect(try await Self.members(keys.userFamilies(Self.user.sub), redis) == ["f1", "f2", "f3"])
+            _ = try await store.startFamily("f4", uid: Self.user.sub, tokenHash: "t-f4", lifetime: 600, familyLifetime: 6_000)
+            #expect(try await Self.members(keys.userFamilies(Self.user.sub), redis) == ["f2", "f4"])
+            #expect(Set(try await store.revokeAllFamilies(uid: Self.user.sub)) == ["f2", "f4"])
+            #expect(try await Self.members(keys.userFamilies(Self.user.sub), redis).isEmpty)
+        }
+    }
+
+    @Test func publishingARevocationPrunesTheEntriesPastTheirTime() async throws {
+        try await Self.withRedis { redis, keys in
+            let store = RedisRevocationStore(redis: redis, keys: keys, logger: .init(label: "test"))
+            let now = Int64(Date().timeIntervalSince1970)
+            _ = try await redis.zadd(keys.revoked, members: [(Double(now - 60), "jti:long-gone"), (Double(now + 600), "jti:in-force")])
+            try await store.publish(Revocation(.family("fresh"), until: now + 600))
+            let members = Set(try await redis.zrangebyscore(keys.revoked, min: .negativeInfinity, max: .positiveInfinity).map { String(decoding: $0, as: UTF8.self) })
+            #expect(members == ["jti:in-force", "family:fresh"])
+        }
+    }
+}
