@@ -8,7 +8,7 @@ let package = Package(
         .library(name: "RedisClient", targets: ["RedisClient"]),
         .library(name: "AuthCore", targets: ["AuthCore"]),
         .library(name: "AuthNode", targets: ["AuthNode"]),
-        .library(name: "LoadKit", targets: ["LoadKit"]),
+        .library(name: "LoadKit", targets: ["LoadEngine", "LoadReports", "LoadScenarios", "TCPDelayProxy"]),
         .executable(name: "authbench-node", targets: ["authbench-node"]),
         .executable(name: "authbench-load", targets: ["authbench-load"]),
         .executable(name: "redis-client-benchmark", targets: ["RedisClientBenchmark"]),
@@ -81,13 +81,35 @@ let package = Package(
             ]
         ),
         .target(
-            name: "LoadKit",
+            name: "LoadEngine",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        .target(
+            name: "LoadReports",
+            dependencies: ["LoadEngine"]
+        ),
+        .target(
+            name: "LoadScenarios",
+            dependencies: [
+                "LoadEngine",
+                "LoadReports",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "TCPDelayProxy",
+            dependencies: [
+                "LoadEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -109,7 +131,10 @@ let package = Package(
         .executableTarget(
             name: "authbench-load",
             dependencies: [
-                "LoadKit",
+                "LoadEngine",
+                "LoadReports",
+                "LoadScenarios",
+                "TCPDelayProxy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -171,7 +196,10 @@ let package = Package(
         .testTarget(
             name: "LoadKitTests",
             dependencies: [
-                "LoadKit",
+                "LoadEngine",
+                "LoadReports",
+                "LoadScenarios",
+                "TCPDelayProxy",
                 "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -186,6 +214,7 @@ let package = Package(
                 "TestSupport",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
@@ -195,7 +224,8 @@ let package = Package(
                 "AuthCore",
                 "RedisClient",
                 "AuthFuzzing",
-                "LoadKit",
+                "LoadEngine",
+                "LoadScenarios",
                 "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import LoadKit
+import LoadEngine
+import LoadReports
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

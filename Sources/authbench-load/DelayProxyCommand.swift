@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import LoadKit
+import LoadEngine
+import TCPDelayProxy
 import NIOCore
 import Synchronization
 

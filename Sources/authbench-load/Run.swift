@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import LoadKit
+import LoadEngine
+import LoadReports
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Drive the targets and measure latency and throughput.")

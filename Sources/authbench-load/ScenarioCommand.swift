@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import LoadKit
+import LoadEngine
+import LoadReports
+import LoadScenarios
 
 struct ScenarioCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -120,6 +120,7 @@ import Testing
                 ("HTTP/0.9, cut off by the head deadline", Array("GET /healthz\r\n".utf8)),
                 ("an unknown transfer coding", Array("POST /auth/login HTTP/1.1\r\nHost: n\r\nContent-Type: application/json\r\nTransfer-Encoding: xchunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n".utf8)),
                 ("a chunk size past 64 bits", Array("POST /auth/login HTTP/1.1\r\nHost: n\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nffffffffffffffffff\r\nhello\r\n0\r\n\r\n".utf8)),
+                ("10,000 headers", Array(("GET /healthz HTTP/1.1\r\nHost: n\r\nConnection: close\r\n" + (0..<10_000).map { "X-\($0): 1\r\n" }.joined() + "\r\n").utf8)),
             ]
             for (name, request) in cases {
                 let connection = try RawConnection(port: port)
@@ -133,16 +134,18 @@ import Testing
                 }
                 #expect(try await Self.healthz(port) == 200, "\(name): the node stopped serving")
             }
-            // Bad framing met while the body is read is the client's error, in JSON.
-            for request in [cases[9].1, cases[10].1] {
+            // Bad framing is the client's error, in JSON: met while the body is read (the router
+            // answers) or in the request line (the parser refuses it before any router).
+            for request in [cases[9].1, cases[10].1, cases[5].1, cases[6].1] {
                 let connection = try RawConnection(port: port)
                 await connection.send(request)
                 let (bytes, _) = await connection.receiveAll(timeout: .seconds(20))
                 #expect(Self.status(bytes) == 400, "\(String(decoding: bytes.prefix(60), as: UTF8.self))")
                 #expect(Self.body(bytes).contains(#""error":"bad_request""#), "\(Self.body(bytes))")
             }
-            // The two the contract names get its JSON error.
-            for request in [cases[0].1, cases[2].1] {
+            // Headers and bodies over the contract's limits get its JSON error, also a header block
+            // past the parser's own limits (one 100 KiB header, 10,000 headers).
+            for request in [cases[0].1, cases[1].1, cases[11].1, cases[2].1] {
                 let connection = try RawConnection(port: port)
                 await connection.send(request)
                 let (bytes, _) = await connection.receiveAll(timeout: .seconds(20))

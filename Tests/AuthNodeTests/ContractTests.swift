@@ -4,7 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import LoadKit
+import LoadScenarios
 import TestSupport
 import Testing
 

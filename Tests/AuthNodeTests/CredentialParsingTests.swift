@@ -1,3 +1,4 @@
+import AuthCore
 import HTTPTypes
 import Hummingbird
 import Testing
@@ -8,11 +9,11 @@ import Testing
 @Suite struct CredentialParsingTests {
     @Test func bearerTokenTakesTheSchemeInAnyCase() {
         for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
-            #expect(CredentialAuthenticator.bearerToken("\(scheme) abc.def") == "abc.def", "\(scheme)")
+            #expect(Authentication.bearerToken("\(scheme) abc.def") == "abc.def", "\(scheme)")
         }
-        #expect(CredentialAuthenticator.bearerToken("Bearer  abc") == " abc")
+        #expect(Authentication.bearerToken("Bearer  abc") == " abc")
         for refused in ["", "Bearer", "Bearer ", "Bearerabc", "Bearer\tabc", "Basic abc", "Beärer abc", "Bearer:abc", "bearer_ abc", "Bea"] {
-            #expect(CredentialAuthenticator.bearerToken(refused) == nil, "\(refused)")
+            #expect(Authentication.bearerToken(refused) == nil, "\(refused)")
         }
     }
 
@@ -22,10 +23,10 @@ import Testing
             var headers: HTTPFields = [.cookie: "a=1", .accept: "*/*"]
             for value in values { headers.append(HTTPField(name: .authorization, value: value)) }
             headers.append(HTTPField(name: .userAgent, value: "test"))
-            #expect(CredentialAuthenticator.authorization(in: headers) == headers[.authorization], "\(values)")
+            #expect(RequestCredential.authorization(in: headers) == headers[.authorization], "\(values)")
         }
-        #expect(CredentialAuthenticator.authorization(in: [.authorization: "Bearer a", .proxyAuthorization: "b"]) == "Bearer a")
-        #expect(CredentialAuthenticator.authorization(in: [HTTPField.Name("AUTHORIZATION")!: "Bearer a"]) == "Bearer a")
+        #expect(RequestCredential.authorization(in: [.authorization: "Bearer a", .proxyAuthorization: "b"]) == "Bearer a")
+        #expect(RequestCredential.authorization(in: [HTTPField.Name("AUTHORIZATION")!: "Bearer a"]) == "Bearer a")
     }
 
     @Test func sessionCookieReadsAsHummingbirdsCookiesDo() {
@@ -38,9 +39,9 @@ import Testing
             var headers = HTTPFields()
             for value in values { headers.append(HTTPField(name: .cookie, value: value)) }
             let expected = Cookies(from: values)["sid"]?.value
-            #expect(CredentialAuthenticator.sessionCookie(in: headers).map(String.init) == expected, "\(values)")
+            #expect(RequestCredential.sessionCookie(in: headers).map(String.init) == expected, "\(values)")
         }
-        #expect(CredentialAuthenticator.sessionCookie(in: [.cookie: "a=1; sid=abc"]) == "abc")
-        #expect(CredentialAuthenticator.sessionCookie(in: [.authorization: "sid=abc"]) == nil)
+        #expect(RequestCredential.sessionCookie(in: [.cookie: "a=1; sid=abc"]) == "abc")
+        #expect(RequestCredential.sessionCookie(in: [.authorization: "sid=abc"]) == nil)
     }
 }

@@ -1,6 +1,6 @@
 import AuthNode
 import HummingbirdTesting
-import LoadKit
+import LoadEngine
 import TestSupport
 import Testing
 

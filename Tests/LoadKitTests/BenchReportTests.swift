@@ -3,7 +3,10 @@ import FoundationXML
 import NIOCore
 import Testing
 
-@testable import LoadKit
+@testable import LoadEngine
+@testable import LoadReports
+@testable import LoadScenarios
+@testable import TCPDelayProxy
 
 @Suite struct StandardComparisonTests {
     let base = LoadPlan(

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
 
-@testable import LoadKit
+@testable import LoadEngine
+@testable import LoadReports
+@testable import LoadScenarios
+@testable import TCPDelayProxy
 
 @Suite struct ComparisonTests {
     static func file(rps: Double, p99: UInt64, requests: Int, errors: Int, uncorrectedMax: UInt64 = 1000) throws -> ResultFile {

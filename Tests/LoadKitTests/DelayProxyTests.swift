@@ -1,5 +1,8 @@
 import Foundation
-import LoadKit
+@testable import LoadEngine
+@testable import LoadReports
+@testable import LoadScenarios
+@testable import TCPDelayProxy
 import NIOCore
 import NIOPosix
 import TestSupport

@@ -1,7 +1,10 @@
 import NIOCore
 import Testing
 
-@testable import LoadKit
+@testable import LoadEngine
+@testable import LoadReports
+@testable import LoadScenarios
+@testable import TCPDelayProxy
 
 @Suite struct HTTPResponseScannerTests {
     func statuses(_ chunks: [String]) throws -> [Int] {

@@ -2,7 +2,10 @@ import Foundation
 import NIOCore
 import Testing
 
-@testable import LoadKit
+@testable import LoadEngine
+@testable import LoadReports
+@testable import LoadScenarios
+@testable import TCPDelayProxy
 
 /// Scenario files: the committed ones parse, and a malformed one is refused with its line and reason.
 @Suite struct ScenarioTests {

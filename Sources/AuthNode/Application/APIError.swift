@@ -1,3 +1,4 @@
+import AuthCore
 import HTTPTypes
 import Hummingbird
 
@@ -23,6 +24,31 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad_request", message) }
+
+    /// The status, code and message docs/api.md gives each way authentication fails.
+    init(_ failure: Authentication.Failure) {
+        let invalidToken = #"Bearer error="invalid_token""#
+        switch failure {
+        case .invalidRequest(let message): self = .badRequest(message)
+        case .unsupportedMode: self.init(.badRequest, "unsupported_mode", "mode must be \"session\" or \"jwt\"")
+        case .tooManyAttempts(let retryAfter):
+            self.init(
+                .tooManyRequests, "too_many_attempts", "too many failed logins for this user; wait before trying again",
+                headers: [.retryAfter: String(retryAfter)])
+        case .invalidCredentials: self.init(.unauthorized, "invalid_credentials", "unknown user or wrong password")
+        case .invalidGrant: self.init(.unauthorized, "invalid_grant", "the refresh token is unknown, expired, revoked or already used")
+        case .missingCredentials:
+            self.init(.unauthorized, "missing_credentials", "this endpoint needs a Bearer token or a session cookie", headers: [.wwwAuthenticate: "Bearer"])
+        case .ambiguousCredentials: self.init(.badRequest, "ambiguous_credentials", "send a Bearer token or a session cookie, not both")
+        case .invalidToken(let reason): self.init(.unauthorized, "invalid_token", reason, headers: [.wwwAuthenticate: invalidToken])
+        case .tokenExpired:
+            self.init(
+                .unauthorized, "token_expired", "the access token has expired; refresh it",
+                headers: [.wwwAuthenticate: invalidToken + #", error_description="expired""#])
+        case .invalidSession: self.init(.unauthorized, "invalid_session", "the session is unknown or has expired; log in again")
+        case .revocationUnavailable: self = .revocationUnavailable
+        }
+    }
     static let storeUnavailable = APIError(.serviceUnavailable, "store_unavailable", "the session store is not answering; try again")
     static let revocationUnavailable = APIError(
         .serviceUnavailable, "store_unavailable", "this node's revocation list may be out of date (its Redis channel is not answering); try again")

@@ -21,7 +21,7 @@ public func buildApplication(
     return Application(
         router: router,
         server: .http1(configuration: .init(
-            additionalChannelHandlers: [RequestDeadlineHandler(timeout: configuration.requestTimeout)],
+            additionalChannelHandlers: [RequestDeadlineHandler(timeout: configuration.requestTimeout), MalformedRequestResponder()],
             idleTimeout: configuration.idleTimeout, httpDecoderConfiguration: decoder)),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "authbench-node",
@@ -38,9 +38,9 @@ public func buildRouter(_ configuration: NodeConfiguration, backend: AuthBackend
     try OperationsRoutes(nodeID: configuration.nodeID, backend: backend, metrics: metrics, keyRing: configuration.keyRing)
         .add(to: router)
 
-    let authRoutes = AuthRoutes(backend: backend, configuration: configuration)
+    let authRoutes = AuthRoutes(authentication: backend.authentication, secureCookies: configuration.secureCookies)
     authRoutes.addPublic(to: router.group("auth").add(middleware: JSONContentTypeMiddleware()))
-    let authenticator = CredentialAuthenticator(backend: backend, revocation: configuration.revocation)
+    let authenticator = CredentialAuthenticator(authentication: backend.authentication)
     authRoutes.addAuthenticated(to: router.group("auth").add(middleware: JSONContentTypeMiddleware()).add(middleware: authenticator))
     APIRoutes(nodeID: configuration.nodeID).add(to: router.group("api").add(middleware: authenticator))
     return router

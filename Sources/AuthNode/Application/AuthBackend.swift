@@ -14,6 +14,8 @@ public struct AuthBackend: Sendable {
     public let revocationList: RevocationList
     public let revocationStore: any RevocationStore
     public let loginAttempts: any LoginAttemptStore
+    /// The use cases over these stores: what the routes and the authenticator call.
+    public let authentication: Authentication
     /// Services to run with the server (Redis client, revocation sync).
     public let services: [any Service]
     /// True when the node may take traffic: the store answers and, with push revocation,
@@ -117,5 +119,9 @@ public struct AuthBackend: Sendable {
         self.services = services
         self.isReady = isReady
         self.revocationIsCurrent = revocationIsCurrent
+        self.authentication = Authentication(
+            policy: configuration.policy, users: users, passwordHasher: passwordHasher, sessions: sessions, refreshTokens: refreshTokens,
+            accessTokens: accessTokens, revocationList: revocationList, revocationStore: revocationStore, loginAttempts: loginAttempts,
+            revocationIsCurrent: revocationIsCurrent)
     }
 }

@@ -2,14 +2,6 @@ import AuthCore
 import NIOCore
 import RedisClient
 
-/// How JWT access tokens are taken back before they expire.
-public enum RevocationMode: String, Sendable, CaseIterable {
-    /// Revocations are published through Redis pub/sub and checked in memory on every node.
-    case push
-    /// An access token stays valid until `exp`.
-    case none
-}
-
 /// Everything a node needs, already parsed and checked (the executable does that).
 public struct NodeConfiguration: Sendable {
     /// Every default of a node's configuration; the command line's options and their `--help`
@@ -118,5 +110,13 @@ public struct NodeConfiguration: Sendable {
         self.idleTimeout = idleTimeout
         self.requestTimeout = requestTimeout
         self.maxConnections = maxConnections
+    }
+
+    /// The lifetimes and limits of the authentication rules.
+    public var policy: AuthPolicy {
+        AuthPolicy(
+            accessTokenLifetime: accessTokenLifetime, clockLeeway: clockLeeway, sessionIdleTimeout: sessionIdleTimeout,
+            sessionAbsoluteLifetime: sessionAbsoluteLifetime, loginAttemptLimit: loginAttemptLimit,
+            loginAttemptWindow: loginAttemptWindow, revocation: revocation)
     }
 }

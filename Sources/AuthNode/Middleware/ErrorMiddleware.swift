@@ -1,12 +1,14 @@
+import AuthCore
 import Hummingbird
 import NIOCore
 import NIOHTTP1
 import Prometheus
 import RedisClient
 
-/// The outermost middleware: turns every error into docs/api.md's JSON shape (a Redis failure
-/// into 503 `store_unavailable`, anything unexpected into a logged 500) and records each
-/// request's count and latency by route, auth mode and status.
+/// The outermost middleware: reads the request's credential for everything behind it, turns
+/// every error into docs/api.md's JSON shape (a Redis failure into 503 `store_unavailable`,
+/// anything unexpected into a logged 500) and records each request's count and latency by
+/// route, auth mode and status.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = NodeRequestContext
 
@@ -14,24 +16,16 @@ struct ErrorMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
+        var context = context
+        context.credential = RequestCredential.read(request.headers)
         let response: Response
         do {
             response = try await next(request, context)
         } catch {
             response = try Self.response(for: error, request: request, context: context)
         }
-        metrics.record(route: context.endpointPath ?? "unmatched", mode: Self.mode(of: request), status: response.status.code, since: start)
+        metrics.record(route: context.endpointPath ?? "unmatched", mode: context.credential.mode, status: response.status.code, since: start)
         return response
-    }
-
-    /// The mode docs/api.md assigns by credential.
-    static func mode(of request: Request) -> String {
-        switch (request.headers.contains(.authorization), CredentialAuthenticator.sessionCookie(in: request.headers) != nil) {
-        case (true, true): "ambiguous"
-        case (true, false): "jwt"
-        case (false, true): "session"
-        case (false, false): "none"
-        }
     }
 
     static func response(for error: any Error, request: Request, context: Context) throws -> Response {
@@ -39,6 +33,8 @@ struct ErrorMiddleware: RouterMiddleware {
         switch error {
         case let error as APIError:
             apiError = error
+        case let failure as Authentication.Failure:
+            apiError = APIError(failure)
         case let error as HTTPError:
             apiError = APIError(error.status, code(for: error.status), error.body ?? error.status.reasonPhrase)
         case is NIOTooManyBytesError:

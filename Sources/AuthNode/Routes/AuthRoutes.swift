@@ -3,10 +3,11 @@ import Foundation
 import Hummingbird
 import HummingbirdAuth
 
-/// `/auth/login`, `/auth/refresh`, `/auth/logout`, `/auth/logout-all`.
+/// `/auth/login`, `/auth/refresh`, `/auth/logout`, `/auth/logout-all`: HTTP in and out,
+/// the rules in `Authentication`.
 struct AuthRoutes {
-    let backend: AuthBackend
-    let configuration: NodeConfiguration
+    let authentication: Authentication
+    let secureCookies: Bool
 
     struct LoginRequest: Decodable {
         var username: String
@@ -45,135 +46,53 @@ struct AuthRoutes {
 
     func login(_ request: Request, context: NodeRequestContext) async throws -> Response {
         let body = try await request.decode(as: LoginRequest.self, context: context)
-        guard (1...128).contains(body.username.utf8.count) else {
-            throw APIError.badRequest("the username must be 1 to 128 bytes")
-        }
-        if let problem = PasswordHasher.problem(with: body.password) {
-            throw APIError.badRequest(problem)
-        }
-        guard body.mode == "session" || body.mode == "jwt" else {
-            throw APIError(.badRequest, "unsupported_mode", "mode must be \"session\" or \"jwt\"")
-        }
-        let verdict = try await backend.loginAttempts.reserve(
-            username: body.username, limit: configuration.loginAttemptLimit, window: configuration.loginAttemptWindow)
-        if case .refused(let retryAfter) = verdict {
-            throw APIError(
-                .tooManyRequests, "too_many_attempts", "too many failed logins for this user; wait before trying again",
-                headers: [.retryAfter: String(retryAfter)])
-        }
-        let user = try await backend.users.user(named: body.username)
-        let verification = try await backend.passwordHasher.check(body.password, against: user?.passwordHash)
-        guard case .match(let upgradedHash) = verification, let user else {
-            throw APIError(.unauthorized, "invalid_credentials", "unknown user or wrong password")
-        }
-        try await backend.loginAttempts.reset(username: body.username)
-        if let upgradedHash {
-            try await backend.users.replacePasswordHash(of: user.username, user.passwordHash, with: upgradedHash)
-        }
-
-        if body.mode == "session" {
-            let sessionID = try await backend.sessions.start(for: user.claims)
-            var response = try SessionResponse(expires_in: configuration.sessionIdleTimeout, user: user.claims)
-                .response(from: request, context: context)
-            // The browser keeps the cookie as long as the session can live (every request slides its
-            // idle expiry on the node); the node, not the cookie, ends an idle session.
-            response.headers[.setCookie] = sessionCookie(sessionID, maxAge: configuration.sessionAbsoluteLifetime)
+        switch try await authentication.login(username: body.username, password: body.password, mode: body.mode) {
+        case .session(let id, let user, let expiresIn, let cookieLifetime):
+            var response = try SessionResponse(expires_in: expiresIn, user: user).response(from: request, context: context)
+            response.headers[.setCookie] = sessionCookie(id, maxAge: cookieLifetime)
             response.headers[.cacheControl] = "no-store"
             return response
+        case .tokens(let grant):
+            return try tokenResponse(grant, request: request, context: context)
         }
-        let refresh = try await backend.refreshTokens.issue(uid: user.claims.sub)
-        let access = try backend.accessTokens.issue(for: user.claims, family: refresh.family)
-        return try tokenResponse(
-            access: access.token, refresh: refresh.token, refreshExpiresIn: refresh.expiresIn, request: request, context: context)
     }
 
     func refresh(_ request: Request, context: NodeRequestContext) async throws -> Response {
         let body = try await request.decode(as: RefreshRequest.self, context: context)
-        let invalidGrant = APIError(.unauthorized, "invalid_grant", "the refresh token is unknown, expired, revoked or already used")
-        switch try await backend.refreshTokens.rotate(body.refresh_token) {
-        case .invalid:
-            throw invalidGrant
-        case .reuseDetected(let uid, let family):
-            context.logger.notice("refresh token reuse: family revoked", metadata: ["sub": "\(uid)"])
-            // Thief or victim, whoever holds the family's access tokens loses them too.
-            try await publish(Revocation(.family(family), until: accessTokenRevocationEnd()))
-            throw invalidGrant
-        case .rotated(let newToken, let uid, let family, let expiresIn):
-            guard let user = try await backend.users.user(named: uid) else {
-                try await backend.refreshTokens.revokeFamily(family)
-                throw invalidGrant
-            }
-            let access = try backend.accessTokens.issue(for: user.claims, family: family)
-            return try tokenResponse(access: access.token, refresh: newToken, refreshExpiresIn: expiresIn, request: request, context: context)
-        }
+        return try tokenResponse(try await authentication.refresh(body.refresh_token, logger: context.logger), request: request, context: context)
     }
 
     func logout(_ request: Request, context: NodeRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        switch identity.credential {
-        case .session(let id):
-            try await backend.sessions.end(id: id, uid: identity.user.sub)
-            var response = Response(status: .noContent)
-            response.headers[.setCookie] = sessionCookie("", maxAge: 0)
-            return response
-        case .accessToken(let claims):
-            // The whole login ends: its refresh family and every access token issued in it.
-            if let family = claims.family {
-                try await backend.refreshTokens.revokeFamily(family)
-                try await publish(Revocation(.family(family), until: max(accessTokenRevocationEnd(), claims.exp + Int64(configuration.clockLeeway))))
-            } else {
-                try await publish(Revocation(.token(jti: claims.jti), until: claims.exp + Int64(configuration.clockLeeway)))
-            }
-            return Response(status: .noContent)
-        }
+        try await authentication.logout(identity)
+        return clearingTheSessionCookie(of: identity)
     }
 
     func logoutAll(_ request: Request, context: NodeRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        let uid = identity.user.sub
-        try await backend.sessions.endAll(uid: uid)
-        // Families, not a per-user "not before" time: iat has whole seconds, so a cut-off time
-        // would either spare a token refreshed in the same second or kill a new login in it.
-        let families = try await backend.refreshTokens.revokeAll(uid: uid)
-        let until = accessTokenRevocationEnd()
-        for family in families {
-            try await publish(Revocation(.family(family), until: until))
-        }
-        if case .accessToken(let claims) = identity.credential, let family = claims.family, !families.contains(family) {
-            try await publish(Revocation(.family(family), until: until))
-        }
+        try await authentication.logoutAll(identity)
+        return clearingTheSessionCookie(of: identity)
+    }
+
+    /// 204, and a session's cookie cleared.
+    private func clearingTheSessionCookie(of identity: Identity) -> Response {
         var response = Response(status: .noContent)
-        if case .session = identity.credential {
+        if case .session = identity.proof {
             response.headers[.setCookie] = sessionCookie("", maxAge: 0)
         }
         return response
     }
 
-    /// When every access token issued until now has expired (leeway included): how long a revocation is kept.
-    private func accessTokenRevocationEnd() -> Int64 {
-        Int64(backend.accessTokens.clock.now()) + Int64(configuration.accessTokenLifetime + 2 * configuration.clockLeeway)
-    }
-
-    /// With push revocation the node applies it at once and tells the others; with none,
-    /// access tokens run until they expire.
-    private func publish(_ revocation: Revocation) async throws {
-        guard configuration.revocation == .push else { return }
-        backend.revocationList.apply(revocation)
-        try await backend.revocationStore.publish(revocation)
-    }
-
-    private func tokenResponse(
-        access: String, refresh: String, refreshExpiresIn: Int, request: Request, context: NodeRequestContext
-    ) throws -> Response {
+    private func tokenResponse(_ grant: Authentication.TokenGrant, request: Request, context: NodeRequestContext) throws -> Response {
         var response = try TokenResponse(
-            access_token: access, expires_in: configuration.accessTokenLifetime, refresh_token: refresh,
-            refresh_expires_in: refreshExpiresIn
+            access_token: grant.accessToken, expires_in: grant.expiresIn, refresh_token: grant.refreshToken,
+            refresh_expires_in: grant.refreshExpiresIn
         ).response(from: request, context: context)
         response.headers[.cacheControl] = "no-store"
         return response
     }
 
     private func sessionCookie(_ value: String, maxAge: Int) -> String {
-        "sid=\(value); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(maxAge)" + (configuration.secureCookies ? "; Secure" : "")
+        "sid=\(value); Path=/; HttpOnly; SameSite=Lax; Max-Age=\(maxAge)" + (secureCookies ? "; Secure" : "")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LoadEngine
 
 /// Horizontal bars with their values written at the end: capacities side by side.
 struct SVGBarChart {

@@ -4,12 +4,12 @@ import NIOPosix
 
 /// One request and its whole response on a connection of its own: for logins and checks
 /// before the measured phase, never on its hot path.
-struct HTTPExchange: Sendable {
-    var status: Int
-    var headers: HTTPHeaders
-    var body: ByteBuffer
+public struct HTTPExchange: Sendable {
+    public var status: Int
+    public var headers: HTTPHeaders
+    public var body: ByteBuffer
 
-    static func send(
+    public static func send(
         to target: Target, method: HTTPMethod, path: String, headers: [(String, String)] = [], body: [UInt8] = [],
         group: any EventLoopGroup, timeout: TimeAmount = .seconds(10)
     ) async throws -> HTTPExchange {

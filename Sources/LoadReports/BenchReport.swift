@@ -1,4 +1,5 @@
 import Foundation
+import LoadEngine
 
 /// The report of a folder of result folders, as `scripts/bench` writes it: each step's own report,
 /// then an overview `report.md` with one table over all steps, a capacity chart and a plain reading.
@@ -193,7 +194,8 @@ public enum BenchReport {
         return prefix + "open loop \(grouped(total))/s\(share)"
     }
 
-    static func grouped(_ value: Double) -> String {
+    /// A count with thousands separated: 27,461.
+    public static func grouped(_ value: Double) -> String {
         let digits = String(Int(value.rounded()))
         var result = ""
         for (index, character) in digits.reversed().enumerated() {

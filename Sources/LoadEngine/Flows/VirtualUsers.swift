@@ -4,9 +4,9 @@ import NIOCore
 
 /// A virtual user after login: the header that authenticates it and, in JWT mode, what
 /// renews it.
-struct VirtualUser: Sendable {
+public struct VirtualUser: Sendable {
     var username: String
-    var credential: (name: String, value: String)
+    public var credential: (name: String, value: String)
     var refreshToken: String?
     /// Seconds the access token lives, from its login or refresh.
     var expiresIn: Int?
@@ -22,7 +22,7 @@ struct VirtualUser: Sendable {
 }
 
 /// Logs the virtual users in through the targets before the measured phase.
-enum VirtualUsers {
+public enum VirtualUsers {
     struct LoginFailed: Error, CustomStringConvertible {
         let description: String
     }
@@ -63,7 +63,7 @@ enum VirtualUsers {
         return logins
     }
 
-    static func logIn(_ username: String, password: String, mode: AuthMode, at target: Target, group: any EventLoopGroup) async throws -> VirtualUser {
+    public static func logIn(_ username: String, password: String, mode: AuthMode, at target: Target, group: any EventLoopGroup) async throws -> VirtualUser {
         let body = try JSONSerialization.data(withJSONObject: ["username": username, "password": password, "mode": mode.rawValue])
         let response = try await HTTPExchange.send(
             to: target, method: .POST, path: "/auth/login", headers: [("Content-Type", "application/json")],

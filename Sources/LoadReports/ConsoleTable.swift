@@ -1,4 +1,5 @@
 import Foundation
+import LoadEngine
 
 /// The summary printed at the end of a run: one row per mode.
 public enum ConsoleTable {
@@ -17,7 +18,7 @@ public enum ConsoleTable {
     }
 
     /// requests/s, p50, p90, p99, p99.9, max and errors by cause.
-    static func cells(_ run: ResultFile.Run) -> [String] {
+    public static func cells(_ run: ResultFile.Run) -> [String] {
         [
             String(format: "%.0f", run.throughput_rps), micros(run.latency_us.p50), micros(run.latency_us.p90),
             micros(run.latency_us.p99), micros(run.latency_us.p999), micros(run.latency_us.max),

@@ -1,4 +1,6 @@
 import Foundation
+import LoadEngine
+import LoadReports
 
 /// A scenario's results: each run's files, `scenario.json` (events and claims), and
 /// `report.md` with per-second charts marking the events and a reading of the numbers.

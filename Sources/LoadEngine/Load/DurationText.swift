@@ -14,7 +14,7 @@ public enum DurationText {
 
 extension Duration {
     /// Seconds with their fraction, for reports and result files.
-    var seconds: Double {
+    public var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

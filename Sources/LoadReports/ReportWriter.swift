@@ -1,4 +1,5 @@
 import Foundation
+import LoadEngine
 
 /// `authbench-load report DIR`: `report.md` and its SVG charts from the result folder.
 public enum ReportWriter {

@@ -1,4 +1,6 @@
 import Foundation
+import LoadEngine
+import LoadReports
 import NIOCore
 import Yams
 

@@ -1,4 +1,5 @@
 import Foundation
+import LoadEngine
 
 /// Two result files side by side: every metric of every mode they share, with the ratio B / A.
 public struct Comparison: Sendable {

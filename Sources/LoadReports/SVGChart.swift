@@ -1,13 +1,21 @@
 import Foundation
+import LoadEngine
 
 /// A line chart as SVG text: no dependency, and readable in any browser or Markdown viewer.
-struct SVGChart {
-    struct Series {
+public struct SVGChart {
+    public struct Series {
         var name: String
         var color: String
         var points: [(x: Double, y: Double)]
         /// x values to mark with a red dot (errors in that second).
         var marks: [Double] = []
+
+        public init(name: String, color: String, points: [(x: Double, y: Double)], marks: [Double] = []) {
+            self.name = name
+            self.color = color
+            self.points = points
+            self.marks = marks
+        }
     }
 
     var title: String
@@ -21,9 +29,23 @@ struct SVGChart {
     var width = 720.0
     var height = 360.0
 
-    static let palette = ["session": "#1f77b4", "jwt": "#d62728", "none": "#7f7f7f"]
+    public init(
+        title: String, xLabel: String, yLabel: String, series: [Series], xTicks: [(Double, String)]? = nil,
+        markers: [(x: Double, label: String)] = [], width: Double = 720, height: Double = 360
+    ) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.series = series
+        self.xTicks = xTicks
+        self.markers = markers
+        self.width = width
+        self.height = height
+    }
 
-    func render() -> String {
+    public static let palette = ["session": "#1f77b4", "jwt": "#d62728", "none": "#7f7f7f"]
+
+    public func render() -> String {
         let left = 70.0, right = 40.0, top = 40.0, bottom = 50.0
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let allX = series.flatMap { $0.points.map(\.x) }
@@ -90,7 +112,8 @@ struct SVGChart {
         return 10 * magnitude
     }
 
-    static func number(_ value: Double) -> String {
+    /// A number as charts and reports print it.
+    public static func number(_ value: Double) -> String {
         if value == value.rounded() { return String(Int(value)) }
         return value < 10 ? String(Double(Int(value * 100)) / 100) : String(Double(Int(value * 10)) / 10)
     }

@@ -1,0 +1,122 @@
+import AuthCore
+import Logging
+import Synchronization
+import Testing
+
+/// The use cases without HTTP, on the in-memory stores and a clock the test moves.
+@Suite struct AuthenticationTests {
+    static let password = "correct horse battery staple"
+
+    /// The use cases over fresh stores; the returned flag is what `revocationIsCurrent` reads,
+    /// so a test can make the revocation list stale.
+    static func make(revocation: RevocationMode = .push, accessTokenLifetime: Int = 300) async throws -> (Authentication, ManualClock, CurrentFlag) {
+        let clock = ManualClock()
+        let users = InMemoryUserStore()
+        let hasher = PasswordHasher(cost: 4)
+        try await users.save(UserRecord(username: "writer1", name: "Writer One", role: .writer, passwordHash: try await hasher.hash(password)))
+        let keyRing = JWTKeyRing(current: try await JWTKeyRing.loadKey(algorithm: .hs256, contents: Array("a test secret of at least thirty-two bytes!".utf8)))
+        let policy = AuthPolicy(
+            accessTokenLifetime: accessTokenLifetime, clockLeeway: 5, sessionIdleTimeout: 1_800, sessionAbsoluteLifetime: 43_200,
+            loginAttemptLimit: 3, loginAttemptWindow: 300, revocation: revocation)
+        let revocationList = RevocationList(clock: clock)
+        let store = InMemoryRevocationStore()
+        store.register(revocationList)
+        let current = CurrentFlag()
+        let authentication = Authentication(
+            policy: policy, users: users, passwordHasher: hasher,
+            sessions: Sessions(store: InMemorySessionStore(clock: clock), clock: clock, idleTimeout: 1_800, absoluteLifetime: 43_200),
+            refreshTokens: RefreshTokens(store: InMemoryRefreshTokenStore(clock: clock), lifetime: 86_400, familyLifetime: 2_592_000),
+            accessTokens: AccessTokens(keyRing: keyRing, issuer: "authbench", audience: "authbench-api", lifetime: accessTokenLifetime, leeway: 5, clock: clock),
+            revocationList: revocationList, revocationStore: store, loginAttempts: InMemoryLoginAttemptStore(clock: clock),
+            revocationIsCurrent: { current.value })
+        return (authentication, clock, current)
+    }
+
+    final class CurrentFlag: Sendable {
+        private let state = Mutex(true)
+        var value: Bool { state.withLock { $0 } }
+        func set(_ value: Bool) { state.withLock { $0 = value } }
+    }
+
+    static func tokens(_ grant: Authentication.LoginGrant) throws -> Authentication.TokenGrant {
+        guard case .tokens(let tokens) = grant else { throw Authentication.Failure.invalidGrant }
+        return tokens
+    }
+
+    @Test func aCredentialIsRequiredAndOnlyOne() async throws {
+        let (authentication, _, _) = try await Self.make()
+        await #expect(throws: Authentication.Failure.missingCredentials) { try await authentication.authenticate(.none) }
+        await #expect(throws: Authentication.Failure.ambiguousCredentials) { try await authentication.authenticate(.ambiguous) }
+        await #expect(throws: Authentication.Failure.invalidToken("the Authorization header must be 'Bearer <token>'")) {
+            try await authentication.authenticate(.authorization("Basic d3JpdGVyMTpwdw=="))
+        }
+        await #expect(throws: Authentication.Failure.invalidSession) { try await authentication.authenticate(.sessionID("no-such-session")) }
+    }
+
+    @Test func bothModesLogInAndProveTheSameUser() async throws {
+        let (authentication, _, _) = try await Self.make()
+        let tokens = try Self.tokens(try await authentication.login(username: "writer1", password: Self.password, mode: "jwt"))
+        let byToken = try await authentication.authenticate(.authorization("Bearer " + tokens.accessToken))
+        guard case .session(let id, _, let expiresIn, let cookieLifetime) = try await authentication.login(username: "writer1", password: Self.password, mode: "session") else {
+            Issue.record("a session login gave tokens")
+            return
+        }
+        #expect(expiresIn == 1_800 && cookieLifetime == 43_200)
+        let bySession = try await authentication.authenticate(.sessionID(Substring(id)))
+        #expect(byToken.user == bySession.user && byToken.user.role == .writer)
+        #expect(byToken.mode == "jwt" && bySession.mode == "session")
+    }
+
+    @Test func wrongPasswordsAreLimitedAndCountedBeforeTheCheck() async throws {
+        let (authentication, _, _) = try await Self.make()
+        for _ in 0..<3 {
+            await #expect(throws: Authentication.Failure.invalidCredentials) {
+                try await authentication.login(username: "writer1", password: "wrong", mode: "jwt")
+            }
+        }
+        await #expect(throws: Authentication.Failure.tooManyAttempts(retryAfter: 300)) {
+            try await authentication.login(username: "writer1", password: Self.password, mode: "jwt")
+        }
+        await #expect(throws: Authentication.Failure.invalidRequest("the password must not contain a NUL character")) {
+            try await authentication.login(username: "writer1", password: "a\u{0}b", mode: "jwt")
+        }
+        await #expect(throws: Authentication.Failure.unsupportedMode) {
+            try await authentication.login(username: "writer1", password: Self.password, mode: "basic")
+        }
+    }
+
+    @Test func logoutRevokesTheTokensFamilyAndAStaleListTrustsNoToken() async throws {
+        let (authentication, _, current) = try await Self.make()
+        let first = try Self.tokens(try await authentication.login(username: "writer1", password: Self.password, mode: "jwt"))
+        let renewed = try await authentication.refresh(first.refreshToken, logger: Logger(label: "test"))
+        let identity = try await authentication.authenticate(.authorization("Bearer " + renewed.accessToken))
+
+        current.set(false)
+        await #expect(throws: Authentication.Failure.revocationUnavailable) {
+            try await authentication.authenticate(.authorization("Bearer " + renewed.accessToken))
+        }
+        current.set(true)
+
+        try await authentication.logout(identity)
+        for token in [first.accessToken, renewed.accessToken] {
+            await #expect(throws: Authentication.Failure.invalidToken("the access token has been revoked")) {
+                try await authentication.authenticate(.authorization("Bearer " + token))
+            }
+        }
+        await #expect(throws: Authentication.Failure.invalidGrant) {
+            try await authentication.refresh(renewed.refreshToken, logger: Logger(label: "test"))
+        }
+    }
+
+    @Test func withoutPushATokenOutlivesLogoutUntilItExpires() async throws {
+        let (authentication, clock, _) = try await Self.make(revocation: .none, accessTokenLifetime: 60)
+        let tokens = try Self.tokens(try await authentication.login(username: "writer1", password: Self.password, mode: "jwt"))
+        let identity = try await authentication.authenticate(.authorization("Bearer " + tokens.accessToken))
+        try await authentication.logout(identity)
+        _ = try await authentication.authenticate(.authorization("Bearer " + tokens.accessToken))
+        clock.advance(by: 66)
+        await #expect(throws: Authentication.Failure.tokenExpired) {
+            try await authentication.authenticate(.authorization("Bearer " + tokens.accessToken))
+        }
+    }
+}
