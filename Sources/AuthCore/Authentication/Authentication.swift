@@ -113,9 +113,10 @@ public struct Authentication: Sendable {
         case .none: throw Failure.missingCredentials
         case .ambiguous: throw Failure.ambiguousCredentials
         case .authorization(let value): return try identity(authorization: value)
-        case .sessionID(let id):
-            guard let session = try await sessions.resume(id: String(id)) else { throw Failure.invalidSession }
-            return Identity(user: session.user, proof: .session(id: String(id)))
+        case .sessionID(let cookie):
+            let id = String(cookie)
+            guard let session = try await sessions.resume(id: id) else { throw Failure.invalidSession }
+            return Identity(user: session.user, proof: .session(id: id))
         }
     }
 
