@@ -17,13 +17,21 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        json.response(status: status, headers: headers)
+    }
+
+    /// `{"error": code, "message": message}`.
+    var json: JSONResponse {
         var json = JSONResponse()
         json.add("error", code)
         json.add("message", message)
-        return json.response(status: status, headers: headers)
+        return json
     }
 
     static func badRequest(_ message: String) -> APIError { APIError(.badRequest, "bad_request", message) }
+    static let headersTooLarge = APIError(.contentTooLarge, "payload_too_large", "the request headers exceed 8 KiB")
+    static let bodyTooLarge = APIError(.contentTooLarge, "payload_too_large", "the request body exceeds 16 KiB")
+    static let notHTTP = APIError.badRequest("the request is not valid HTTP/1.1")
 
     /// The status, code and message docs/api.md gives each way authentication fails.
     init(_ failure: Authentication.Failure) {

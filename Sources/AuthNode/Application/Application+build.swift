@@ -21,7 +21,7 @@ public func buildApplication(
     return Application(
         router: router,
         server: .http1(configuration: .init(
-            additionalChannelHandlers: [RequestDeadlineHandler(timeout: configuration.requestTimeout), MalformedRequestResponder()],
+            additionalChannelHandlers: [ClientRequestGuard(timeout: configuration.requestTimeout)],
             idleTimeout: configuration.idleTimeout, httpDecoderConfiguration: decoder)),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "authbench-node",

@@ -38,7 +38,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case let error as HTTPError:
             apiError = APIError(error.status, code(for: error.status), error.body ?? error.status.reasonPhrase)
         case is NIOTooManyBytesError:
-            apiError = APIError(.contentTooLarge, "payload_too_large", "the request body exceeds 16 KiB")
+            apiError = .bodyTooLarge
         case let error as HTTPParserError:
             // Met while the body is read (a chunk size that is not hex, an unknown transfer coding).
             apiError = .badRequest("the request is not valid HTTP/1.1: \(error)")

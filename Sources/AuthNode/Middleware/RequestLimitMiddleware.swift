@@ -12,10 +12,10 @@ struct RequestLimitMiddleware: RouterMiddleware {
             size += field.name.rawName.utf8.count + field.value.utf8.count + 4
         }
         guard size <= APILimits.maximumHeaderSize else {
-            throw APIError(.contentTooLarge, "payload_too_large", "the request headers exceed 8 KiB")
+            throw APIError.headersTooLarge
         }
         if let length = request.headers[.contentLength], let announced = Int(length), announced > APILimits.maximumBodySize {
-            throw APIError(.contentTooLarge, "payload_too_large", "the request body exceeds 16 KiB")
+            throw APIError.bodyTooLarge
         }
         return try await next(request, context)
     }
