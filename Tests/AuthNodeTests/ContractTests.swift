@@ -77,8 +77,8 @@ import Testing
             let cookie = try #require(login.headers[.setCookie])
             // Kept by the browser for the session's whole absolute lifetime, so sliding on the node
             // never outlives the cookie.
-            #expect(cookie.hasSuffix("; Path=/; HttpOnly; SameSite=Lax; Max-Age=\(node.configuration.sessionAbsoluteLifetime)"))
-            #expect(node.configuration.sessionAbsoluteLifetime > node.configuration.sessionIdleTimeout)
+            #expect(cookie.hasSuffix("; Path=/; HttpOnly; SameSite=Lax; Max-Age=\(node.configuration.policy.sessionAbsoluteLifetime)"))
+            #expect(node.configuration.policy.sessionAbsoluteLifetime > node.configuration.policy.sessionIdleTimeout)
             let sid = try #require(login.sessionCookie)
             #expect(sid.count == 43)
             let body = try login.decoded([String: AnyDecodable].self)
@@ -436,8 +436,8 @@ import Testing
 
     @Test func sessionsSlideOnUseButNeverPastTheirAbsoluteLifetime() async throws {
         let node = try await NodeHarness.make(.inMemory)
-        let idle = Double(node.configuration.sessionIdleTimeout)
-        let absolute = Double(node.configuration.sessionAbsoluteLifetime)
+        let idle = Double(node.configuration.policy.sessionIdleTimeout)
+        let absolute = Double(node.configuration.policy.sessionAbsoluteLifetime)
         try await node.test(.router) { client in
             // Idle too long: gone.
             let idleSession = try #require(try await client.login("writer1", mode: "session").sessionCookie)

@@ -4,26 +4,22 @@ import Logging
 import RedisClient
 import ServiceLifecycle
 
-/// The stores and rules a node authenticates with, and the long-lived services behind them.
+/// The rules a node authenticates with, over its stores, and the long-lived services behind them.
 public struct AuthBackend: Sendable {
+    /// The use cases: what the routes and the authenticator call.
+    public let authentication: Authentication
+    /// Where users are created (the `users` commands, tests).
     public let users: any UserStore
     public let passwordHasher: PasswordHasher
-    public let sessions: Sessions
-    public let refreshTokens: RefreshTokens
+    /// Token issuing and verification, for tests that look inside a token.
     public let accessTokens: AccessTokens
+    /// Its size is a metric.
     public let revocationList: RevocationList
-    public let revocationStore: any RevocationStore
-    public let loginAttempts: any LoginAttemptStore
-    /// The use cases over these stores: what the routes and the authenticator call.
-    public let authentication: Authentication
     /// Services to run with the server (Redis client, revocation sync).
     public let services: [any Service]
     /// True when the node may take traffic: the store answers and, with push revocation,
     /// the revocation list was reloaded since the channel last (re)subscribed and is current.
     public let isReady: @Sendable () async -> Bool
-    /// With push revocation: the list was loaded since the last (re)connect and its channel
-    /// confirmed alive within the configured staleness bound. Always true otherwise.
-    public let revocationIsCurrent: @Sendable () -> Bool
 
     /// Everything on one shared Redis, as in production.
     public static func redis(
@@ -39,7 +35,7 @@ public struct AuthBackend: Sendable {
         let revocationList = RevocationList(clock: clock)
         let revocationStore = RedisRevocationStore(redis: redis, keys: keys, logger: logger)
         let revocationSync =
-            configuration.revocation == .push
+            configuration.policy.revocation == .push
             ? RevocationSync(
                 configuration: configuration.redis, keys: keys, store: revocationStore, list: revocationList,
                 clock: clock, maxStaleness: configuration.revocationMaxStaleness, logger: logger)
@@ -72,7 +68,7 @@ public struct AuthBackend: Sendable {
         revocationStore: InMemoryRevocationStore = InMemoryRevocationStore()
     ) -> AuthBackend {
         let revocationList = RevocationList(clock: clock)
-        if configuration.revocation == .push {
+        if configuration.policy.revocation == .push {
             revocationStore.register(revocationList)
         }
         return AuthBackend(
@@ -101,24 +97,23 @@ public struct AuthBackend: Sendable {
         loginAttempts: any LoginAttemptStore,
         services: [any Service],
         isReady: @escaping @Sendable () async -> Bool,
+        // With push revocation: the list was loaded since the last (re)connect and its channel
+        // confirmed alive within the configured staleness bound. Always true otherwise.
         revocationIsCurrent: @escaping @Sendable () -> Bool
     ) {
         self.users = users
         self.passwordHasher = PasswordHasher(cost: configuration.bcryptCost)
-        self.sessions = Sessions(
+        let sessions = Sessions(
             store: sessionStore, clock: clock,
-            idleTimeout: configuration.sessionIdleTimeout, absoluteLifetime: configuration.sessionAbsoluteLifetime)
-        self.refreshTokens = RefreshTokens(
+            idleTimeout: configuration.policy.sessionIdleTimeout, absoluteLifetime: configuration.policy.sessionAbsoluteLifetime)
+        let refreshTokens = RefreshTokens(
             store: refreshTokenStore, lifetime: configuration.refreshTokenLifetime, familyLifetime: configuration.refreshFamilyLifetime)
         self.accessTokens = AccessTokens(
             keyRing: configuration.keyRing, issuer: configuration.issuer, audience: configuration.audience,
-            lifetime: configuration.accessTokenLifetime, leeway: configuration.clockLeeway, clock: clock)
+            lifetime: configuration.policy.accessTokenLifetime, leeway: configuration.policy.clockLeeway, clock: clock)
         self.revocationList = revocationList
-        self.revocationStore = revocationStore
-        self.loginAttempts = loginAttempts
         self.services = services
         self.isReady = isReady
-        self.revocationIsCurrent = revocationIsCurrent
         self.authentication = Authentication(
             policy: configuration.policy, users: users, passwordHasher: passwordHasher, sessions: sessions, refreshTokens: refreshTokens,
             accessTokens: accessTokens, revocationList: revocationList, revocationStore: revocationStore, loginAttempts: loginAttempts,

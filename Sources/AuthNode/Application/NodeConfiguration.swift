@@ -39,20 +39,15 @@ public struct NodeConfiguration: Sendable {
     public var keyRing: JWTKeyRing
     public var issuer: String
     public var audience: String
-    public var accessTokenLifetime: Int
+    /// The lifetimes and limits of the authentication rules.
+    public var policy: AuthPolicy
     public var refreshTokenLifetime: Int
     /// Seconds a login's refresh family lives, however often it is refreshed.
     public var refreshFamilyLifetime: Int
-    public var sessionIdleTimeout: Int
-    public var sessionAbsoluteLifetime: Int
-    public var clockLeeway: Int
-    public var revocation: RevocationMode
     /// With push revocation: how long the revocation channel may go unconfirmed (no PING
     /// answered on it) before the node refuses access tokens with 503 and is not ready.
     public var revocationMaxStaleness: TimeAmount
     public var bcryptCost: UInt8
-    public var loginAttemptLimit: Int
-    public var loginAttemptWindow: Int
     public var secureCookies: Bool
     public var idleTimeout: TimeAmount
     /// From a connection's start or its last response until its next request is wholly
@@ -95,28 +90,17 @@ public struct NodeConfiguration: Sendable {
         self.keyRing = keyRing
         self.issuer = issuer
         self.audience = audience
-        self.accessTokenLifetime = accessTokenLifetime
         self.refreshTokenLifetime = refreshTokenLifetime
         self.refreshFamilyLifetime = refreshFamilyLifetime
-        self.sessionIdleTimeout = sessionIdleTimeout
-        self.sessionAbsoluteLifetime = sessionAbsoluteLifetime
-        self.clockLeeway = clockLeeway
-        self.revocation = revocation
+        self.policy = AuthPolicy(
+            accessTokenLifetime: accessTokenLifetime, clockLeeway: clockLeeway, sessionIdleTimeout: sessionIdleTimeout,
+            sessionAbsoluteLifetime: sessionAbsoluteLifetime, loginAttemptLimit: loginAttemptLimit,
+            loginAttemptWindow: loginAttemptWindow, revocation: revocation)
         self.revocationMaxStaleness = revocationMaxStaleness
         self.bcryptCost = bcryptCost
-        self.loginAttemptLimit = loginAttemptLimit
-        self.loginAttemptWindow = loginAttemptWindow
         self.secureCookies = secureCookies
         self.idleTimeout = idleTimeout
         self.requestTimeout = requestTimeout
         self.maxConnections = maxConnections
-    }
-
-    /// The lifetimes and limits of the authentication rules.
-    public var policy: AuthPolicy {
-        AuthPolicy(
-            accessTokenLifetime: accessTokenLifetime, clockLeeway: clockLeeway, sessionIdleTimeout: sessionIdleTimeout,
-            sessionAbsoluteLifetime: sessionAbsoluteLifetime, loginAttemptLimit: loginAttemptLimit,
-            loginAttemptWindow: loginAttemptWindow, revocation: revocation)
     }
 }
