@@ -2,6 +2,7 @@ import AuthCore
 import Crypto
 import Foundation
 import JWTKit
+import TestSupport
 import Testing
 
 /// jwt-kit's own payload type for the same claims, to sign and verify with jwt-kit itself.
@@ -156,13 +157,8 @@ struct JWTKitClaims: JWTPayload, Equatable {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let pem = folder.appendingPathComponent("rs256.pem")
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        openssl.arguments = ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", pem.path]
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
-        try #require(openssl.terminationStatus == 0, "openssl is needed (scripts/bootstrap installs it)")
+        let openssl = try CommandRun.run(program: "openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", pem.path])
+        try #require(openssl.status == 0, "openssl is needed (scripts/bootstrap installs it): \(openssl.stderr)")
         let key = try await JWTKeyRing.loadKey(algorithm: .rs256, contents: Array(try Data(contentsOf: pem)))
         #expect(key.publicJWK?["kty"] == "RSA")
         #expect((key.publicJWK?["n"]?.count ?? 0) > 300)

@@ -28,20 +28,9 @@ import Testing
 
     static func python(_ arguments: [String]) throws -> String {
         let python = try #require(TestEnvironment.python, "AUTHBENCH_TEST_PYTHON is not set (scripts/test sets it)")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script] + arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TestSupportError("PyJWT: \(errorText)") }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let run = try CommandRun.run(URL(fileURLWithPath: python), ["-c", script] + arguments)
+        guard run.status == 0 else { throw TestSupportError("PyJWT: \(run.stderr)") }
+        return run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func keyMaterial(_ algorithm: JWTAlgorithmName) -> [UInt8] {

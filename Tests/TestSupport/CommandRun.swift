@@ -6,8 +6,13 @@ public struct CommandRun: Sendable {
     public var stdout: String
     public var stderr: String
 
-    /// Runs `executable` with `arguments`; the environment is the test's, without `AUTHBENCH_`
-    /// settings, plus `environment`.
+    /// A program found on `PATH`, as `/usr/bin/env` finds it.
+    public static func run(program: String, _ arguments: [String]) throws -> CommandRun {
+        try run(URL(fileURLWithPath: "/usr/bin/env"), [program] + arguments)
+    }
+
+    /// Runs `executable` with `arguments` and no input; the environment is the test's, without
+    /// `AUTHBENCH_` settings, plus `environment`.
     public static func run(
         _ executable: URL, _ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil
     ) throws -> CommandRun {
@@ -17,6 +22,7 @@ public struct CommandRun: Sendable {
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("AUTHBENCH_") }
             .merging(environment) { $1 }
         if let directory { process.currentDirectoryURL = directory }
+        process.standardInput = FileHandle.nullDevice
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
