@@ -36,6 +36,8 @@ public struct Scenario: Sendable {
         case redisLatency(String)
         /// Logout-all for this user, then how long until every node refuses its session and its token.
         case revokeUser(String)
+        /// An admin gives this user another role, then how long until every node sees it.
+        case changeRole(user: String, role: String, admin: String)
         case rotateKey
 
         public var description: String {
@@ -46,6 +48,7 @@ public struct Scenario: Sendable {
             case .startRedis: "start Redis"
             case .redisLatency(let delay): "Redis latency \(delay)"
             case .revokeUser(let user): "revoke \(user)"
+            case .changeRole(let user, let role, _): "make \(user) a \(role)"
             case .rotateKey: "rotate the signing key"
             }
         }
@@ -56,12 +59,15 @@ public struct Scenario: Sendable {
         public var action: Action
     }
 
-    /// One claim about one mode's numbers, e.g. `errors < 1%`, `relogins == 0`, `revoked < 1s`.
+    /// One claim about one mode's numbers, e.g. `errors < 1%`, `relogins == 0`, `revoked < 1s`,
+    /// `demoted < 1s`.
     public struct Expectation: Sendable, CustomStringConvertible {
         public enum Kind: Sendable {
             case threshold(Threshold)
             case relogins(max: Int)
             case revoked(within: TimeAmount)
+            /// Every node saw a role change: sessions carry the new role, tokens issued before are refused.
+            case demoted(within: TimeAmount)
             case status(code: Int, atLeast: Int)
         }
 
@@ -269,7 +275,7 @@ private struct ScenarioParser {
             throw Invalid(line: line(node), reason: "events need every phase on the same targets (phases with different nodes run one after the other)")
         }
         return try list.map { eventNode throws(Invalid) in
-            let keys = try mapping(eventNode, "an event", allowed: ["at", "do", "node", "delay", "user"])
+            let keys = try mapping(eventNode, "an event", allowed: ["at", "do", "node", "delay", "user", "role", "admin"])
             guard let atNode = keys["at"], let doNode = keys["do"] else { throw Invalid(line: line(eventNode), reason: "an event needs at: and do:") }
             let at = try duration(atNode, "an event's at")
             guard at < scenario.totalDuration else {
@@ -291,9 +297,15 @@ private struct ScenarioParser {
                 guard scenario.cluster.redisProxy else { throw Invalid(line: line(doNode), reason: "redis_latency needs cluster.redis_proxy: true") }
                 action = .redisLatency(value.scalar?.string ?? "")
             case "revoke_user": action = .revokeUser(try keys["user"].map { value throws(Invalid) in try string(value, "user") } ?? "user\(scenario.users + 1)")
+            case "change_role":
+                let role = try keys["role"].map { value throws(Invalid) in try string(value, "role") } ?? "reader"
+                guard ["reader", "writer", "admin"].contains(role) else { throw Invalid(line: line(eventNode), reason: "change_role: role must be reader, writer or admin") }
+                action = .changeRole(
+                    user: try keys["user"].map { value throws(Invalid) in try string(value, "user") } ?? "user\(scenario.users + 2)",
+                    role: role, admin: try keys["admin"].map { value throws(Invalid) in try string(value, "admin") } ?? "admin1")
             case "rotate_key": action = .rotateKey
             case let other:
-                throw Invalid(line: line(doNode), reason: "unknown event '\(other)'; expected kill_node, start_node, stop_redis, start_redis, redis_latency, revoke_user or rotate_key")
+                throw Invalid(line: line(doNode), reason: "unknown event '\(other)'; expected kill_node, start_node, stop_redis, start_redis, redis_latency, revoke_user, change_role or rotate_key")
             }
             return Scenario.Event(at: at, action: action)
         }
@@ -324,6 +336,10 @@ private struct ScenarioParser {
             guard let limit = DurationText.parse(String(compact.dropFirst(8))) else { throw Invalid(line: line, reason: "'\(text)': revoked takes a duration like 1s") }
             return .revoked(within: limit)
         }
+        if compact.hasPrefix("demoted<") {
+            guard let limit = DurationText.parse(String(compact.dropFirst(8))) else { throw Invalid(line: line, reason: "'\(text)': demoted takes a duration like 1s") }
+            return .demoted(within: limit)
+        }
         if compact.hasPrefix("status"), let range = compact.range(of: ">="), let code = Int(compact[compact.index(compact.startIndex, offsetBy: 6)..<range.lowerBound]),
             let count = Int(compact[range.upperBound...])
         {
@@ -332,7 +348,7 @@ private struct ScenarioParser {
         do {
             return .threshold(try Threshold(text))
         } catch {
-            throw Invalid(line: line, reason: "'\(text)': expected 'errors < 1%', 'p99 < 5ms', 'rps >= 100', 'relogins == 0', 'revoked < 1s' or 'status503 >= 1'")
+            throw Invalid(line: line, reason: "'\(text)': expected 'errors < 1%', 'p99 < 5ms', 'rps >= 100', 'relogins == 0', 'revoked < 1s', 'demoted < 1s' or 'status503 >= 1'")
         }
     }
 }

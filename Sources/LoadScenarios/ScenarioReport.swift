@@ -48,6 +48,12 @@ public enum ScenarioReport {
                     return Verdict(claim: expectation.description, holds: false, detail: "no revocation was measured for \(mode)")
                 }
                 return Verdict(claim: expectation.description, holds: slowest < Double(within.nanoseconds) / 1e9, detail: "refused by every node after \(SVGChart.number(slowest * 1000)) ms")
+            case .demoted(let within):
+                let times = events.compactMap { $0.values?["\(mode)_demoted_s"] }
+                guard let slowest = times.max() else {
+                    return Verdict(claim: expectation.description, holds: false, detail: "no role change was measured for \(mode)")
+                }
+                return Verdict(claim: expectation.description, holds: slowest < Double(within.nanoseconds) / 1e9, detail: "every node had taken the change after \(SVGChart.number(slowest * 1000)) ms")
             }
         }
     }

@@ -153,6 +153,11 @@ public struct ScenarioRunner: Sendable {
                 user: user, password: password, nodes: nodes, group: group,
                 deadline: .seconds(Int64(scenario.cluster.accessTokenTTL) + 10))
             return LoadRunner.TimedEvent(at: event.at, name: name) { await probe.revokeAndWatch() }
+        case .changeRole(let user, let role, let admin):
+            let probe = try await RoleChangeProbe.prepare(
+                user: user, role: role, admin: admin, password: password, nodes: nodes, group: group,
+                deadline: .seconds(Int64(scenario.cluster.accessTokenTTL) + 10))
+            return LoadRunner.TimedEvent(at: event.at, name: name) { await probe.changeAndWatch() }
         }
     }
 
@@ -177,72 +182,5 @@ public struct ScenarioRunner: Sendable {
         let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
         let last = text.split(separator: "\n").last.map(String.init) ?? "exit \(status)"
         return EventOutcome(ok: status == 0, detail: last.replacingOccurrences(of: "cluster: ", with: ""))
-    }
-}
-
-/// A user logged in on the first node in both modes before the run; at the event, logout-all
-/// there, then every node polled with both credentials until it refuses them.
-struct RevocationProbe: Sendable {
-    let user: String
-    let session: (name: String, value: String)
-    let token: (name: String, value: String)
-    let nodes: [Target]
-    let group: any EventLoopGroup
-    let deadline: TimeAmount
-
-    static func prepare(user: String, password: String, nodes: [Target], group: any EventLoopGroup, deadline: TimeAmount) async throws -> RevocationProbe {
-        do {
-            let session = try await VirtualUsers.logIn(user, password: password, mode: .session, at: nodes[0], group: group)
-            let token = try await VirtualUsers.logIn(user, password: password, mode: .jwt, at: nodes[0], group: group)
-            return RevocationProbe(user: user, session: session.credential, token: token.credential, nodes: nodes, group: group, deadline: deadline)
-        } catch {
-            throw ScenarioRunner.Failure(description: "revoke_user: cannot log \(user) in to watch the revocation (seed it, e.g. users seed --count \(user.filter(\.isNumber))): \(error)")
-        }
-    }
-
-    func revokeAndWatch() async -> EventOutcome {
-        let clock = ContinuousClock()
-        let start = clock.now
-        do {
-            let logout = try await HTTPExchange.send(
-                to: nodes[0], method: .POST, path: "/auth/logout-all", headers: [token, ("Content-Type", "application/json")], group: group,
-                timeout: .seconds(5))
-            guard logout.status == 204 else { return EventOutcome(ok: false, detail: "logout-all of \(user) answered \(logout.status)") }
-        } catch {
-            return EventOutcome(ok: false, detail: "logout-all of \(user) failed: \(error)")
-        }
-        let limit = clock.now + .nanoseconds(deadline.nanoseconds)
-        let watches = [("session", session), ("jwt", token)].flatMap { mode, credential in nodes.map { (mode, credential, $0) } }
-        let refusedAt = await withTaskGroup(of: (String, Duration?).self) { tasks in
-            for (mode, credential, node) in watches {
-                tasks.addTask {
-                    while clock.now < limit {
-                        if let response = try? await HTTPExchange.send(to: node, method: .GET, path: "/api/me", headers: [credential], group: group, timeout: .seconds(2)),
-                            response.status == 401
-                        {
-                            return (mode, clock.now - start)
-                        }
-                        try? await Task.sleep(for: .milliseconds(5))
-                    }
-                    return (mode, nil)
-                }
-            }
-            return await tasks.reduce(into: [String: [Duration?]]()) { $0[$1.0, default: []].append($1.1) }
-        }
-        var values: [String: Double] = [:]
-        var parts: [String] = []
-        var ok = true
-        for mode in ["session", "jwt"] {
-            let times = refusedAt[mode] ?? []
-            if times.contains(where: { $0 == nil }) {
-                ok = false
-                parts.append("\(mode) still accepted by some node after \(deadline.nanoseconds / 1_000_000_000) s")
-            } else if let slowest = times.compactMap({ $0 }).max() {
-                let seconds = slowest.seconds
-                values["\(mode)_revoked_s"] = (seconds * 10_000).rounded() / 10_000
-                parts.append("\(mode) refused by all \(nodes.count) nodes after \(ConsoleTable.micros(UInt64(seconds * 1e6)))")
-            }
-        }
-        return EventOutcome(ok: ok, detail: "logout-all of \(user): " + parts.joined(separator: "; "), values: values)
     }
 }

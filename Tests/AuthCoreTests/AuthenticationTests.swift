@@ -9,9 +9,10 @@ import Testing
 
     /// The use cases over fresh stores; the returned flag is what `revocationIsCurrent` reads,
     /// so a test can make the revocation list stale.
-    static func make(revocation: RevocationMode = .push, accessTokenLifetime: Int = 300) async throws -> (Authentication, ManualClock, CurrentFlag) {
+    static func make(
+        revocation: RevocationMode = .push, accessTokenLifetime: Int = 300, users: any UserStore = InMemoryUserStore()
+    ) async throws -> (Authentication, ManualClock, CurrentFlag) {
         let clock = ManualClock()
-        let users = InMemoryUserStore()
         let hasher = PasswordHasher(cost: 4)
         try await users.save(UserRecord(username: "writer1", name: "Writer One", role: .writer, passwordHash: try await hasher.hash(password)))
         let keyRing = JWTKeyRing(current: try await JWTKeyRing.loadKey(algorithm: .hs256, contents: Array("a test secret of at least thirty-two bytes!".utf8)))
@@ -118,5 +119,73 @@ import Testing
         await #expect(throws: Authentication.Failure.tokenExpired) {
             try await authentication.authenticate(.authorization("Bearer " + tokens.accessToken))
         }
+    }
+
+    static let admin = Identity(user: UserClaims(sub: "admin1", name: "Admin One", role: .admin), proof: .session(id: "x"))
+
+    @Test func onlyAnAdminChangesRolesAndOnlyOfUsersThatExist() async throws {
+        let (authentication, _, _) = try await Self.make()
+        let writer = try await authentication.authenticate(.authorization(
+            "Bearer " + Self.tokens(try await authentication.login(username: "writer1", password: Self.password, mode: "jwt")).accessToken))
+        await #expect(throws: Authentication.Failure.forbidden("only an admin may change a user's role")) {
+            try await authentication.changeRole(of: "writer1", to: .admin, by: writer)
+        }
+        await #expect(throws: Authentication.Failure.unknownUser) { try await authentication.changeRole(of: "nobody", to: .reader, by: Self.admin) }
+        let change = try await authentication.changeRole(of: "writer1", to: .reader, by: Self.admin)
+        #expect(change == Authentication.RoleChange(user: "writer1", role: .reader, sessions: 0, tokenFamilies: 1))
+    }
+
+    /// With no revocation, an access token keeps the role it was issued with until it expires;
+    /// the next refresh carries the new one.
+    @Test func withoutPushATokenKeepsItsRoleUntilRefreshed() async throws {
+        let (authentication, _, _) = try await Self.make(revocation: .none)
+        let tokens = try Self.tokens(try await authentication.login(username: "writer1", password: Self.password, mode: "jwt"))
+        _ = try await authentication.changeRole(of: "writer1", to: .reader, by: Self.admin)
+        #expect(try await authentication.authenticate(.authorization("Bearer " + tokens.accessToken)).user.role == .writer)
+        let renewed = try await authentication.refresh(tokens.refreshToken, logger: Logger(label: "test"))
+        #expect(try await authentication.authenticate(.authorization("Bearer " + renewed.accessToken)).user.role == .reader)
+    }
+
+    /// A role change that lands between a login's password check and the start of its session
+    /// or family (so the change's own pass over the user's sessions and families misses them)
+    /// still reaches the login: it reads the role again once they exist.
+    @Test(arguments: ["session", "jwt"])
+    func aRoleChangeDuringALoginReachesIt(_ mode: String) async throws {
+        let users = RoleChangingUserStore()
+        let (authentication, _, _) = try await Self.make(users: users)
+        users.demoteAfterNextRead()
+        let grant = try await authentication.login(username: "writer1", password: Self.password, mode: mode)
+        let credential: Credential
+        switch grant {
+        case .session(let id, let user, _, _):
+            #expect(user.role == .reader)
+            credential = .sessionID(Substring(id))
+        case .tokens(let tokens):
+            credential = .authorization("Bearer " + tokens.accessToken)
+        }
+        #expect(try await authentication.authenticate(credential).user.role == .reader)
+    }
+
+    /// Returns a user as stored, then demotes them when armed: a role change committed just
+    /// after the read.
+    final class RoleChangingUserStore: UserStore {
+        private let stored = InMemoryUserStore()
+        private let armed = Mutex(false)
+
+        func demoteAfterNextRead() { armed.withLock { $0 = true } }
+
+        func user(named username: String) async throws -> UserRecord? {
+            let user = try await stored.user(named: username)
+            if armed.withLock({ armed in defer { armed = false }; return armed }) {
+                _ = try await stored.changeRole(of: username, to: .reader)
+            }
+            return user
+        }
+
+        func save(_ user: UserRecord) async throws { try await stored.save(user) }
+        func replacePasswordHash(of username: String, _ old: String, with new: String) async throws {
+            try await stored.replacePasswordHash(of: username, old, with: new)
+        }
+        func changeRole(of username: String, to role: Role) async throws -> Bool { try await stored.changeRole(of: username, to: role) }
     }
 }

@@ -434,6 +434,74 @@ import Testing
         }
     }
 
+    struct SessionLoginBody: Decodable {
+        struct User: Decodable { var role: String }
+        var user: User
+    }
+
+    struct RoleChangeBody: Decodable, Equatable {
+        var sub: String
+        var role: String
+        var sessions: Int
+        var token_families: Int
+    }
+
+    /// A demotion reaches the user's sessions at their next request, refuses the access tokens
+    /// issued before it, and the next refresh carries the new role; only an admin may make it.
+    @Test(arguments: BackendKind.available)
+    func aRoleChangeReachesSessionsAndTokensAtOnce(_ kind: BackendKind) async throws {
+        let node = try await NodeHarness.make(kind)
+        let hash = try await node.backend.passwordHasher.hash(NodeHarness.password)
+        try await node.backend.users.save(UserRecord(username: "admin1", name: "Admin One", role: .admin, passwordHash: hash))
+        try await node.test(.router) { client in
+            let admin = try await client.login("admin1", mode: "jwt").decoded(Login.self).access_token
+            let sid = try #require(try await client.login("writer1", mode: "session").sessionCookie)
+            let tokens = try await client.login("writer1", mode: "jwt").decoded(Login.self)
+            let otherUser = try await client.login("reader1", mode: "jwt").decoded(Login.self).access_token
+            #expect(try await client.put("/api/articles/1", session: sid, json: "{}").status == .ok)
+
+            let byReader = try await client.put("/admin/users/writer1/role", bearer: otherUser, json: #"{"role":"admin"}"#)
+            #expect(byReader.status == .forbidden)
+            #expect(byReader.errorCode == "forbidden")
+            #expect(try await client.get("/api/me", session: sid).decoded([String: String].self)["role"] == "writer")
+
+            let change = try await client.put("/admin/users/writer1/role", bearer: admin, json: #"{"role":"reader"}"#)
+            #expect(change.status == .ok)
+            #expect(try change.decoded(RoleChangeBody.self) == RoleChangeBody(sub: "writer1", role: "reader", sessions: 1, token_families: 1))
+
+            // The session carries the new role from its next request.
+            #expect(try await client.get("/api/me", session: sid).decoded([String: String].self)["role"] == "reader")
+            #expect(try await client.put("/api/articles/1", session: sid, json: "{}").errorCode == "forbidden")
+            // The access token issued before is refused; the refresh token goes on, with the new role.
+            #expect(try await client.get("/api/me", bearer: tokens.access_token).errorCode == "invalid_token")
+            let refreshed = try await client.post("/auth/refresh", json: #"{"refresh_token":"\#(tokens.refresh_token)"}"#)
+            #expect(refreshed.status == .ok)
+            let renewed = try refreshed.decoded(Login.self)
+            #expect(try await client.get("/api/me", bearer: renewed.access_token).decoded([String: String].self)["role"] == "reader")
+            // The renewed family is the same login: presenting the spent refresh token again ends it.
+            let reuse = try await client.post("/auth/refresh", json: #"{"refresh_token":"\#(tokens.refresh_token)"}"#)
+            #expect(reuse.errorCode == "invalid_grant")
+            #expect(try await client.get("/api/me", bearer: renewed.access_token).errorCode == "invalid_token")
+            let afterTheft = try await client.post("/auth/refresh", json: #"{"refresh_token":"\#(renewed.refresh_token)"}"#)
+            #expect(afterTheft.errorCode == "invalid_grant")
+            // A new login has the new role; other users are untouched.
+            let login = try await client.login("writer1", mode: "session")
+            #expect(try login.decoded(SessionLoginBody.self).user.role == "reader")
+            #expect(try await client.get("/api/me", bearer: otherUser).status == .ok)
+
+            let unknown = try await client.put("/admin/users/nobody/role", bearer: admin, json: #"{"role":"reader"}"#)
+            #expect(unknown.status == .notFound)
+            #expect(unknown.errorCode == "unknown_user")
+            #expect(try await client.put("/admin/users/writer1/role", bearer: admin, json: #"{"role":"owner"}"#).errorCode == "bad_request")
+            #expect(try await client.put("/admin/users/writer1/role", bearer: admin, json: #"{"role":"#).errorCode == "bad_request")
+            let asText = try await client.put("/admin/users/writer1/role", bearer: admin, json: #"{"role":"admin"}"#, contentType: "text/plain")
+            #expect(asText.status == .unsupportedMediaType)
+            let anonymous = try await client.put("/admin/users/writer1/role", json: #"{"role":"admin"}"#)
+            #expect(anonymous.errorCode == "missing_credentials")
+            #expect(try await node.backend.users.user(named: "writer1")?.claims.role == .reader)
+        }
+    }
+
     @Test func sessionsSlideOnUseButNeverPastTheirAbsoluteLifetime() async throws {
         let node = try await NodeHarness.make(.inMemory)
         let idle = Double(node.configuration.policy.sessionIdleTimeout)

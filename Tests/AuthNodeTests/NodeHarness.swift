@@ -154,6 +154,13 @@ extension TestClientProtocol {
         return try await execute(uri: uri, method: .get, headers: headers)
     }
 
+    func put(_ uri: String, bearer: String? = nil, session: String? = nil, json: String, contentType: String = "application/json") async throws -> TestResponse {
+        var headers: HTTPFields = [.contentType: contentType]
+        if let bearer { headers[.authorization] = "Bearer \(bearer)" }
+        if let session { headers[.cookie] = "sid=\(session)" }
+        return try await execute(uri: uri, method: .put, headers: headers, body: ByteBuffer(string: json))
+    }
+
     func post(_ uri: String, bearer: String? = nil, session: String? = nil, json: String? = nil) async throws -> TestResponse {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let bearer { headers[.authorization] = "Bearer \(bearer)" }

@@ -42,6 +42,30 @@ import Testing
         }
     }
 
+    /// A role change rewrites only the role of each of the user's sessions: the rest of the
+    /// record, however its strings are escaped, and the idle TTL stay as they were.
+    @Test func aRoleChangeRewritesEachSessionsRoleAndKeepsItsTTL() async throws {
+        try await Self.withRedis { redis, keys in
+            let store = RedisSessionStore(redis: redis, keys: keys)
+            let awkward = UserClaims(sub: Self.user.sub, name: #"Zoë "role":"admin" \ /x"#, role: .writer)
+            let session = StoredSession(user: awkward, created: 1_764_850_000, absoluteExpiry: 1_764_893_200)
+            try await store.insert(session, idHash: "a", idleTimeout: 600)
+            try await store.insert(session, idHash: "b", idleTimeout: 900)
+            try await store.insert(StoredSession(user: UserClaims(sub: "someone-else", name: "Else", role: .writer), created: 0, absoluteExpiry: 1),
+                                   idHash: "c", idleTimeout: 600)
+            try await redis.del([keys.session("b")])
+
+            #expect(try await store.changeRole(uid: Self.user.sub, to: .reader) == 1)
+            guard case .seconds(let ttl) = try await redis.ttl(keys.session("a")) else { Issue.record("the session lost its TTL"); return }
+            #expect((590...600).contains(ttl), "TTL \(ttl)")
+            var demoted = session
+            demoted.user.role = .reader
+            #expect(try await store.fetchSliding(idHash: "a", idleTimeout: 600) == demoted)
+            #expect(try await Self.members(keys.userSessions(Self.user.sub), redis) == ["a"])
+            #expect(try await store.fetchSliding(idHash: "c", idleTimeout: 600)?.user.role == .writer)
+        }
+    }
+
     @Test func logoutAllEndsEverySessionAndTheListInBatches() async throws {
         try await Self.withRedis { redis, keys in
             let store = RedisSessionStore(redis: redis, keys: keys)
@@ -75,6 +99,33 @@ import Testing
                     #expect(try await Self.members(keys.userSessions(Self.user.sub), redis).contains(hash), "trial \(trial): a live session no logout-all would end")
                 }
                 #expect(try await redis.get(keys.session("old\(trial)")) == nil)
+            }
+        }
+    }
+
+    /// A renewed family lives on under its new id: its live token rotates into it, a logout
+    /// with the old id (an access token issued before the renewal) ends it, and only live
+    /// families are renewed.
+    @Test(arguments: [false, true])
+    func aRenewedFamilyIsTheSameLoginUnderANewID(_ logoutWithTheOldID: Bool) async throws {
+        try await Self.withRedis { redis, keys in
+            let store = RedisRefreshTokenStore(redis: redis, keys: keys)
+            _ = try await store.startFamily("f1", uid: Self.user.sub, tokenHash: "t1", lifetime: 600, familyLifetime: 6_000)
+            _ = try await store.startFamily("f2", uid: Self.user.sub, tokenHash: "t2", lifetime: 600, familyLifetime: 6_000)
+            try await store.revokeFamily("f2")
+            #expect(try await store.renewFamilies(uid: Self.user.sub, salt: "salt") == ["f1"])
+            let families = try await Self.members(keys.userFamilies(Self.user.sub), redis)
+            let renewed = try #require(families.subtracting(["f2"]).first)
+            #expect(families.count == 2 && renewed != "f1" && renewed.count == 22)
+            guard case .seconds(let ttl) = try await redis.ttl(keys.refreshFamily(renewed)) else { Issue.record("no TTL on \(renewed)"); return }
+            #expect((590...600).contains(ttl))
+            if logoutWithTheOldID {
+                try await store.revokeFamily("f1")
+                #expect(try await store.rotate(tokenHash: "t1", newTokenHash: "t1b", lifetime: 600) == .invalid)
+            } else {
+                #expect(try await store.rotate(tokenHash: "t1", newTokenHash: "t1b", lifetime: 600) == .rotated(uid: Self.user.sub, family: renewed, expiresIn: 600))
+                #expect(try await store.rotate(tokenHash: "t1", newTokenHash: "t1c", lifetime: 600) == .reuseDetected(uid: Self.user.sub, family: renewed))
+                #expect(try await store.rotate(tokenHash: "t1b", newTokenHash: "t1d", lifetime: 600) == .invalid)
             }
         }
     }

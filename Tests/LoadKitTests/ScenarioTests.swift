@@ -41,8 +41,9 @@ import Testing
           - {at: 5s, do: stop_redis}
           - {at: 15s, do: kill_node, node: 2}
           - {at: 16s, do: revoke_user}
+          - {at: 17s, do: change_role, role: writer}
         expect:
-          jwt: [errors < 1%, relogins == 0, revoked < 1s]
+          jwt: [errors < 1%, relogins == 0, revoked < 1s, demoted < 250ms]
           session: [status503 >= 1, p99 < 2s]
         """
 
@@ -51,13 +52,15 @@ import Testing
         #expect(scenario.cluster.nodes == 2 && scenario.cluster.redisTimeoutMs == 500)
         #expect(scenario.modes == [.session, .jwt])
         #expect(scenario.phases == [.init(duration: .seconds(20), rate: 500, nodes: nil), .init(duration: .seconds(10), rate: nil, nodes: nil)])
-        #expect(scenario.events.map(\.action) == [.stopRedis, .killNode(2), .revokeUser("user5")])
+        #expect(scenario.events.map(\.action) == [
+            .stopRedis, .killNode(2), .revokeUser("user5"), .changeRole(user: "user6", role: "writer", admin: "admin1"),
+        ])
         #expect(scenario.expectations.map(\.description) == [
-            "jwt: errors < 1%", "jwt: relogins == 0", "jwt: revoked < 1s", "session: status503 >= 1", "session: p99 < 2s",
+            "jwt: errors < 1%", "jwt: relogins == 0", "jwt: revoked < 1s", "jwt: demoted < 250ms", "session: status503 >= 1", "session: p99 < 2s",
         ])
         let quick = scenario.scaled(by: 0.25)
         #expect(quick.phases.map(\.duration) == [.seconds(5), .milliseconds(2500)])
-        #expect(quick.events.map(\.at) == [.milliseconds(1250), .milliseconds(3750), .seconds(4)])
+        #expect(quick.events.map(\.at) == [.milliseconds(1250), .milliseconds(3750), .seconds(4), .milliseconds(4250)])
         #expect(quick.warmup == .milliseconds(500))
     }
 
@@ -70,6 +73,8 @@ import Testing
         ("name: x\nload:\n  phases:\n    - {duration: 9s}\nevents:\n  - {at: 1s, do: redis_latency, delay: 1ms}\n", 6, "needs cluster.redis_proxy: true"),
         ("name: x\nload:\n  phases:\n    - {duration: 9s}\nevents:\n  - {at: 1s, do: kill_node, node: 7}\n", 6, "node must be a whole number from 1 to 3"),
         ("name: x\nload:\n  phases:\n    - {duration: 9s}\nexpect:\n  jwt: [fast]\n", 6, "'fast': expected"),
+        ("name: x\nload:\n  phases:\n    - {duration: 9s}\nevents:\n  - {at: 1s, do: change_role, role: owner}\n", 6, "role must be reader, writer or admin"),
+        ("name: x\nload:\n  phases:\n    - {duration: 9s}\nexpect:\n  jwt: [demoted < soon]\n", 6, "demoted takes a duration"),
         ("name: x\nload:\n  mode: jwt\n  phases:\n    - {duration: 9s}\nexpect:\n  session: [errors < 1%]\n", 7, "the load does not run session"),
         ("name: x\nload:\n  phases: [\n", 4, "not valid YAML"),
         ("name: x\n", 1, "a scenario needs load"),
@@ -88,7 +93,8 @@ import Testing
         let json = """
             {"tool":"authbench-load","version":"0.1.0","started_at":"2026-11-30T00:00:00Z",
              "config":{"targets":["http://127.0.0.1:1"],"modes":["session","jwt"],"path":"/","connections":8,"users":4,"duration_s":20,"warmup_s":2},
-             "events":[{"at_s":16.0,"name":"revoke user5","ok":true,"detail":"","values":{"jwt_revoked_s":0.02,"session_revoked_s":0.003}}],
+             "events":[{"at_s":16.0,"name":"revoke user5","ok":true,"detail":"","values":{"jwt_revoked_s":0.02,"session_revoked_s":0.003}},
+                       {"at_s":17.0,"name":"make user6 a writer","ok":true,"detail":"","values":{"jwt_demoted_s":0.3,"session_demoted_s":0.004}}],
              "runs":[
               {"mode":"jwt","stage":1,"requests":1000,"errors":20,"duration_s":20,"throughput_rps":50,"relogins":0,
                "latency_us":{"p50":100,"p90":200,"p99":300,"p999":900,"max":1000,"mean":150},
@@ -101,10 +107,11 @@ import Testing
             """
         let file = try JSONDecoder().decode(ResultFile.self, from: Data(json.utf8))
         let verdicts = ScenarioReport.verdicts(scenario, files: [file])
-        #expect(verdicts.map(\.holds) == [false, true, true, true, false], "\(verdicts)")
+        #expect(verdicts.map(\.holds) == [false, true, true, false, true, false], "\(verdicts)")
         #expect(verdicts[0].detail.contains("errors is 2%"))
         #expect(verdicts[2].detail == "refused by every node after 20 ms")
-        #expect(verdicts[3].detail == "300 response(s) with status 503")
+        #expect(verdicts[3].detail == "every node had taken the change after 300 ms")
+        #expect(verdicts[4].detail == "300 response(s) with status 503")
     }
 
     @Test func redisLoadIsReadFromTheNodesMetrics() {

@@ -17,6 +17,24 @@ public struct Authentication: Sendable {
         case invalidSession
         /// The revocation list may have missed revocations: no access token is trusted until it is current.
         case revocationUnavailable
+        case forbidden(String)
+        case unknownUser
+    }
+
+    /// What a role change reached: the user's live sessions, and the refresh families whose
+    /// access tokens were revoked (their logins go on in new families).
+    public struct RoleChange: Sendable, Equatable {
+        public var user: String
+        public var role: Role
+        public var sessions: Int
+        public var tokenFamilies: Int
+
+        public init(user: String, role: Role, sessions: Int, tokenFamilies: Int) {
+            self.user = user
+            self.role = role
+            self.sessions = sessions
+            self.tokenFamilies = tokenFamilies
+        }
     }
 
     public struct TokenGrant: Sendable {
@@ -77,13 +95,40 @@ public struct Authentication: Sendable {
         }
         if mode == "session" {
             let id = try await sessions.start(for: user.claims)
+            let claims = try await claimsAfterStarting(user)
+            if claims.role != user.claims.role { _ = try await sessions.store.changeRole(uid: claims.sub, to: claims.role) }
             // The cookie lives as long as the session can; the node ends an idle one.
-            return .session(id: id, user: user.claims, expiresIn: policy.sessionIdleTimeout, cookieLifetime: policy.sessionAbsoluteLifetime)
+            return .session(id: id, user: claims, expiresIn: policy.sessionIdleTimeout, cookieLifetime: policy.sessionAbsoluteLifetime)
         }
         let refresh = try await refreshTokens.issue(uid: user.claims.sub)
-        let access = try accessTokens.issue(for: user.claims, family: refresh.family)
+        let access = try accessTokens.issue(for: try await claimsAfterStarting(user), family: refresh.family)
         return .tokens(TokenGrant(
             accessToken: access.token, expiresIn: policy.accessTokenLifetime, refreshToken: refresh.token, refreshExpiresIn: refresh.expiresIn))
+    }
+
+    /// The user's claims read again once their session or family exists: a role change that
+    /// ran since the password check either saw the new session or family (and changed it) or
+    /// is seen here.
+    private func claimsAfterStarting(_ user: UserRecord) async throws -> UserClaims {
+        try await users.user(named: user.username)?.claims ?? user.claims
+    }
+
+    /// Gives `username` the role `role`; only an admin may. The user's sessions carry the new
+    /// role from their next request on every node. Every refresh family of the user is renewed
+    /// and, with push revocation, the access tokens issued before are refused on every node;
+    /// the next refresh issues one with the new role. With no revocation, those access tokens
+    /// keep the old role until they expire.
+    public func changeRole(of username: String, to role: Role, by identity: Identity) async throws -> RoleChange {
+        guard identity.user.role == .admin else { throw Failure.forbidden("only an admin may change a user's role") }
+        guard (1...128).contains(username.utf8.count) else { throw Failure.invalidRequest("the username must be 1 to 128 bytes") }
+        guard try await users.changeRole(of: username, to: role) else { throw Failure.unknownUser }
+        let changedSessions = try await sessions.store.changeRole(uid: username, to: role)
+        let renewedFamilies = try await refreshTokens.renewAll(uid: username)
+        let until = accessTokenRevocationEnd()
+        for family in renewedFamilies {
+            try await publish(Revocation(.family(family), until: until))
+        }
+        return RoleChange(user: username, role: role, sessions: changedSessions, tokenFamilies: renewedFamilies.count)
     }
 
     public func refresh(_ token: String, logger: Logger) async throws -> TokenGrant {

@@ -23,6 +23,10 @@ public protocol RefreshTokenStore: Sendable {
     func revokeFamily(_ family: String) async throws
     /// Revokes every family of `uid`; returns their ids.
     func revokeAllFamilies(uid: String) async throws -> [String]
+    /// Moves every live family of `uid` to a new id (made from its old id and `salt`), so the
+    /// access tokens issued under the old ids can be revoked while each login goes on: its live
+    /// refresh token rotates into the new family. Returns the old ids.
+    func renewFamilies(uid: String, salt: String) async throws -> [String]
 }
 
 public final class InMemoryRefreshTokenStore: RefreshTokenStore {
@@ -37,6 +41,14 @@ public final class InMemoryRefreshTokenStore: RefreshTokenStore {
     private struct State {
         var tokens: [String: Token] = [:]
         var revokedFamilies: Set<String> = []
+        /// Renewed family -> the id it lives on as.
+        var renamed: [String: String] = [:]
+
+        func current(_ family: String) -> String {
+            var family = family
+            while let next = renamed[family] { family = next }
+            return family
+        }
     }
 
     private let clock: any AuthClock
@@ -59,40 +71,50 @@ public final class InMemoryRefreshTokenStore: RefreshTokenStore {
     public func rotate(tokenHash: String, newTokenHash: String, lifetime: Int) async throws -> RefreshRotation {
         let now = clock.now()
         return state.withLock { state in
-            guard var token = state.tokens[tokenHash], token.expiry > now,
-                !state.revokedFamilies.contains(token.family)
-            else { return .invalid }
+            guard var token = state.tokens[tokenHash], token.expiry > now else { return .invalid }
+            let family = state.current(token.family)
+            guard !state.revokedFamilies.contains(family) else { return .invalid }
             if token.spent {
-                state.revokedFamilies.insert(token.family)
-                return .reuseDetected(uid: token.uid, family: token.family)
+                state.revokedFamilies.insert(family)
+                return .reuseDetected(uid: token.uid, family: family)
             }
             let expiresIn = min(lifetime, Int((token.familyEnd - now).rounded(.down)))
             guard expiresIn > 0 else { return .invalid }
             token.spent = true
             state.tokens[tokenHash] = token
             state.tokens[newTokenHash] = Token(
-                uid: token.uid, family: token.family, spent: false, expiry: now + Double(expiresIn), familyEnd: token.familyEnd)
-            return .rotated(uid: token.uid, family: token.family, expiresIn: expiresIn)
+                uid: token.uid, family: family, spent: false, expiry: now + Double(expiresIn), familyEnd: token.familyEnd)
+            return .rotated(uid: token.uid, family: family, expiresIn: expiresIn)
         }
     }
 
     public func revokeFamily(_ family: String) async throws {
-        _ = state.withLock { $0.revokedFamilies.insert(family) }
+        state.withLock { state in _ = state.revokedFamilies.insert(state.current(family)) }
     }
 
     public func revokeAllFamilies(uid: String) async throws -> [String] {
         state.withLock { state in
-            let families = Set(state.tokens.values.filter { $0.uid == uid }.map(\.family))
+            let families = Set(state.tokens.values.filter { $0.uid == uid }.map { state.current($0.family) })
             state.revokedFamilies.formUnion(families)
             return families.sorted()
+        }
+    }
+
+    public func renewFamilies(uid: String, salt: String) async throws -> [String] {
+        let now = clock.now()
+        return state.withLock { state in
+            let live = state.tokens.values.filter { $0.uid == uid && $0.expiry > now }.map { state.current($0.family) }
+            let renewed = Set(live).subtracting(state.revokedFamilies).sorted()
+            for family in renewed { state.renamed[family] = RefreshTokens.newFamilyID() }
+            return renewed
         }
     }
 }
 
 /// `<prefix>rt:<sha256(token)>` (hash: uid, family, state live/spent, parent, fend: the
 /// family's end in Unix seconds, carried from token to token),
-/// `<prefix>rtfam:<family>` ("live:<uid>" or "revoked:<uid>") and `<prefix>ufam:<uid>`
-/// (a user's families). Rotation runs as one Lua script; it derives the family key from the
+/// `<prefix>rtfam:<family>` ("live:<uid>", "revoked:<uid>", or "moved:<new family>" once a role
+/// change renewed it) and `<prefix>ufam:<uid>` (a user's families). Rotation runs as one Lua script; it derives the family key from the
 /// token it reads, which is fine on a single Redis (not on Redis Cluster).
 public struct RedisRefreshTokenStore: RefreshTokenStore {
     let redis: RedisClient
@@ -118,13 +140,26 @@ public struct RedisRefreshTokenStore: RefreshTokenStore {
         return ttl
         """)
 
+    /// Lua that sets `family`, `familyKey` and `familyState` to the family `family` lives on as
+    /// (following renewals), given the key prefix in `prefix`.
+    static let followRenewals = """
+        local familyKey = prefix .. 'rtfam:' .. family
+        local familyState = redis.call('GET', familyKey)
+        for _ = 1, 32 do
+            if not familyState or string.sub(familyState, 1, 6) ~= 'moved:' then break end
+            family = string.sub(familyState, 7)
+            familyKey = prefix .. 'rtfam:' .. family
+            familyState = redis.call('GET', familyKey)
+        end
+        """
+
     static let rotateScript = RedisScript("""
         -- KEYS: presented token, new token; ARGV: lifetime, key prefix, presented token's hash
         local token = redis.call('HMGET', KEYS[1], 'uid', 'family', 'state', 'fend')
         local uid, family, state, familyEnd = token[1], token[2], token[3], tonumber(token[4])
         if not uid or not family then return {'invalid'} end
-        local familyKey = ARGV[2] .. 'rtfam:' .. family
-        local familyState = redis.call('GET', familyKey)
+        local prefix = ARGV[2]
+        \(followRenewals)
         if not familyState or string.sub(familyState, 1, 5) ~= 'live:' then return {'invalid'} end
         if state ~= 'live' then
             redis.call('SET', familyKey, 'revoked:' .. uid, 'KEEPTTL')
@@ -143,11 +178,12 @@ public struct RedisRefreshTokenStore: RefreshTokenStore {
         """)
 
     static let revokeScript = RedisScript("""
-        -- KEYS: family
-        local familyState = redis.call('GET', KEYS[1])
+        -- ARGV: family, key prefix
+        local family, prefix = ARGV[1], ARGV[2]
+        \(followRenewals)
         if not familyState then return 0 end
         local uid = string.match(familyState, ':(.*)$') or ''
-        redis.call('SET', KEYS[1], 'revoked:' .. uid, 'KEEPTTL')
+        redis.call('SET', familyKey, 'revoked:' .. uid, 'KEEPTTL')
         return 1
         """)
 
@@ -162,6 +198,33 @@ public struct RedisRefreshTokenStore: RefreshTokenStore {
         end
         redis.call('UNLINK', KEYS[1])
         return families
+        """)
+
+    /// A renewed family's new id: the first 22 hex digits of SHA-1(old id + salt); the salt is
+    /// fresh for each renewal, so ids never repeat.
+    static let renewScript = RedisScript("""
+        -- KEYS: user families; ARGV: key prefix, salt
+        local renewed = {}
+        for _, family in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+            local familyKey = ARGV[1] .. 'rtfam:' .. family
+            local familyState = redis.call('GET', familyKey)
+            if not familyState then
+                redis.call('SREM', KEYS[1], family)
+            elseif string.sub(familyState, 1, 5) == 'live:' then
+                local newFamily = string.sub(redis.sha1hex(family .. ARGV[2]), 1, 22)
+                local ttl = redis.call('PTTL', familyKey)
+                if ttl > 0 then
+                    redis.call('SET', ARGV[1] .. 'rtfam:' .. newFamily, familyState, 'PX', ttl)
+                else
+                    redis.call('SET', ARGV[1] .. 'rtfam:' .. newFamily, familyState)
+                end
+                redis.call('SET', familyKey, 'moved:' .. newFamily, 'KEEPTTL')
+                redis.call('SREM', KEYS[1], family)
+                redis.call('SADD', KEYS[1], newFamily)
+                renewed[#renewed + 1] = family
+            end
+        end
+        return renewed
         """)
 
     public func startFamily(_ family: String, uid: String, tokenHash: String, lifetime: Int, familyLifetime: Int) async throws -> Int {
@@ -193,11 +256,16 @@ public struct RedisRefreshTokenStore: RefreshTokenStore {
     }
 
     public func revokeFamily(_ family: String) async throws {
-        _ = try await redis.evalScript(Self.revokeScript, keys: [keys.refreshFamily(family)])
+        _ = try await redis.evalScript(Self.revokeScript, keys: [], arguments: [family, keys.prefix])
     }
 
     public func revokeAllFamilies(uid: String) async throws -> [String] {
         let reply = try await redis.evalScript(Self.revokeAllScript, keys: [keys.userFamilies(uid)], arguments: [keys.prefix, uid])
+        return reply.array?.compactMap(\.string) ?? []
+    }
+
+    public func renewFamilies(uid: String, salt: String) async throws -> [String] {
+        let reply = try await redis.evalScript(Self.renewScript, keys: [keys.userFamilies(uid)], arguments: [keys.prefix, salt])
         return reply.array?.compactMap(\.string) ?? []
     }
 }

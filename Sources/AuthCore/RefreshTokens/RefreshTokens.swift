@@ -57,4 +57,10 @@ public struct RefreshTokens: Sendable {
     public func revokeAll(uid: String) async throws -> [String] {
         try await store.revokeAllFamilies(uid: uid)
     }
+
+    /// Moves every live family of `uid` to a new id; returns the old ids, whose access tokens
+    /// the caller revokes. Each login's live refresh token goes on, into the new family.
+    public func renewAll(uid: String) async throws -> [String] {
+        try await store.renewFamilies(uid: uid, salt: OpaqueSecret.generate())
+    }
 }

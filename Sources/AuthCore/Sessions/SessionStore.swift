@@ -47,6 +47,8 @@ public protocol SessionStore: Sendable {
     func fetchSliding(idHash: String, idleTimeout: Int) async throws -> StoredSession?
     func remove(idHash: String, uid: String) async throws
     func removeAll(uid: String) async throws
+    /// Gives every live session of `uid` the role `role`, keeping its expiry; returns how many.
+    func changeRole(uid: String, to role: Role) async throws -> Int
 }
 
 public final class InMemorySessionStore: SessionStore {
@@ -87,6 +89,17 @@ public final class InMemorySessionStore: SessionStore {
 
     public func removeAll(uid: String) async throws {
         entries.withLock { entries in entries = entries.filter { $0.value.session.user.sub != uid } }
+    }
+
+    public func changeRole(uid: String, to role: Role) async throws -> Int {
+        entries.withLock { entries in
+            var changed = 0
+            for (idHash, entry) in entries where entry.session.user.sub == uid {
+                entries[idHash]?.session.user.role = role
+                changed += 1
+            }
+            return changed
+        }
     }
 }
 
@@ -129,6 +142,28 @@ public struct RedisSessionStore: SessionStore {
         return #hashes
         """)
 
+    /// Rewrites the role member of each of the user's sessions in place, keeping its TTL, and
+    /// drops ended ones from the list. The JSON is the encoder's compact form, in which
+    /// `"role":"` can only be that member: inside a string every quote is escaped.
+    static let changeRoleScript = RedisScript("""
+        -- KEYS: user sessions; ARGV: role, key prefix
+        local changed = 0
+        for _, hash in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+            local key = ARGV[2] .. 'sess:' .. hash
+            local json = redis.call('GET', key)
+            if json then
+                local rewritten, count = string.gsub(json, '"role":"[a-z]*"', '"role":"' .. ARGV[1] .. '"', 1)
+                if count == 1 then
+                    redis.call('SET', key, rewritten, 'KEEPTTL')
+                    changed = changed + 1
+                end
+            else
+                redis.call('SREM', KEYS[1], hash)
+            end
+        end
+        return changed
+        """)
+
     public func insert(_ session: StoredSession, idHash: String, idleTimeout: Int) async throws {
         let json = try JSONEncoder().encode(session)
         _ = try await redis.evalScript(
@@ -150,5 +185,10 @@ public struct RedisSessionStore: SessionStore {
 
     public func removeAll(uid: String) async throws {
         _ = try await redis.evalScript(Self.removeAllScript, keys: [keys.userSessions(uid)], arguments: [keys.prefix])
+    }
+
+    public func changeRole(uid: String, to role: Role) async throws -> Int {
+        let reply = try await redis.evalScript(Self.changeRoleScript, keys: [keys.userSessions(uid)], arguments: [role.rawValue, keys.prefix])
+        return Int(reply.integer ?? 0)
     }
 }

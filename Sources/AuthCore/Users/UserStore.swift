@@ -7,6 +7,8 @@ public protocol UserStore: Sendable {
     /// Replaces the user's password hash with `new` only while it is still `old` (a password
     /// changed in between is left alone).
     func replacePasswordHash(of username: String, _ old: String, with new: String) async throws
+    /// Gives the user `role`; false when there is no such user.
+    func changeRole(of username: String, to role: Role) async throws -> Bool
 }
 
 public final class InMemoryUserStore: UserStore {
@@ -25,6 +27,14 @@ public final class InMemoryUserStore: UserStore {
     public func replacePasswordHash(of username: String, _ old: String, with new: String) async throws {
         users.withLock { users in
             if users[username]?.passwordHash == old { users[username]?.passwordHash = new }
+        }
+    }
+
+    public func changeRole(of username: String, to role: Role) async throws -> Bool {
+        users.withLock { users in
+            guard let user = users[username] else { return false }
+            users[username] = UserRecord(username: username, name: user.claims.name, role: role, passwordHash: user.passwordHash)
+            return true
         }
     }
 }
@@ -67,5 +77,16 @@ public struct RedisUserStore: UserStore {
 
     public func replacePasswordHash(of username: String, _ old: String, with new: String) async throws {
         _ = try await redis.evalScript(Self.replaceHashScript, keys: [keys.user(username)], arguments: [old, new])
+    }
+
+    static let changeRoleScript = RedisScript("""
+        -- KEYS: user; ARGV: role
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        redis.call('HSET', KEYS[1], 'role', ARGV[1])
+        return 1
+        """)
+
+    public func changeRole(of username: String, to role: Role) async throws -> Bool {
+        try await redis.evalScript(Self.changeRoleScript, keys: [keys.user(username)], arguments: [role.rawValue]).integer == 1
     }
 }

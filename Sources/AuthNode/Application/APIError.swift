@@ -55,6 +55,8 @@ public struct APIError: HTTPResponseError, Sendable {
                 headers: [.wwwAuthenticate: invalidToken + #", error_description="expired""#])
         case .invalidSession: self.init(.unauthorized, "invalid_session", "the session is unknown or has expired; log in again")
         case .revocationUnavailable: self = .revocationUnavailable
+        case .forbidden(let reason): self.init(.forbidden, "forbidden", reason)
+        case .unknownUser: self.init(.notFound, "unknown_user", "there is no such user")
         }
     }
     static let storeUnavailable = APIError(.serviceUnavailable, "store_unavailable", "the session store is not answering; try again")

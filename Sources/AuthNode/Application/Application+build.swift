@@ -43,5 +43,7 @@ public func buildRouter(_ configuration: NodeConfiguration, backend: AuthBackend
     let authenticator = CredentialAuthenticator(authentication: backend.authentication)
     authRoutes.addAuthenticated(to: router.group("auth").add(middleware: JSONContentTypeMiddleware()).add(middleware: authenticator))
     APIRoutes(nodeID: configuration.nodeID).add(to: router.group("api").add(middleware: authenticator))
+    AdminRoutes(authentication: backend.authentication)
+        .add(to: router.group("admin").add(middleware: JSONContentTypeMiddleware()).add(middleware: authenticator))
     return router
 }

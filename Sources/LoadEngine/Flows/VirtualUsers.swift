@@ -85,7 +85,7 @@ public enum VirtualUsers {
     }
 
     /// Rotates the user's refresh token for a new access token (and a new refresh token).
-    static func refresh(_ user: VirtualUser, at target: Target, group: any EventLoopGroup) async throws -> VirtualUser {
+    public static func refresh(_ user: VirtualUser, at target: Target, group: any EventLoopGroup) async throws -> VirtualUser {
         guard let refreshToken = user.refreshToken else { throw LoginFailed(description: "\(user.username) has no refresh token") }
         let body = try JSONSerialization.data(withJSONObject: ["refresh_token": refreshToken])
         let response = try await HTTPExchange.send(

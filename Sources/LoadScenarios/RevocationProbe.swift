@@ -1,0 +1,55 @@
+import Foundation
+import LoadEngine
+import LoadReports
+import NIOCore
+import NIOHTTP1
+
+/// A user logged in on the first node in both modes before the run; at the event, logout-all
+/// there, then every node polled with both credentials until it refuses them.
+struct RevocationProbe: Sendable {
+    let user: String
+    let session: (name: String, value: String)
+    let token: (name: String, value: String)
+    let nodes: [Target]
+    let group: any EventLoopGroup
+    let deadline: TimeAmount
+
+    static func prepare(user: String, password: String, nodes: [Target], group: any EventLoopGroup, deadline: TimeAmount) async throws -> RevocationProbe {
+        do {
+            let session = try await VirtualUsers.logIn(user, password: password, mode: .session, at: nodes[0], group: group)
+            let token = try await VirtualUsers.logIn(user, password: password, mode: .jwt, at: nodes[0], group: group)
+            return RevocationProbe(user: user, session: session.credential, token: token.credential, nodes: nodes, group: group, deadline: deadline)
+        } catch {
+            throw ScenarioRunner.Failure(description: "revoke_user: cannot log \(user) in to watch the revocation (seed it, e.g. users seed --count \(user.filter(\.isNumber))): \(error)")
+        }
+    }
+
+    func revokeAndWatch() async -> EventOutcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        do {
+            let logout = try await HTTPExchange.send(
+                to: nodes[0], method: .POST, path: "/auth/logout-all", headers: [token, ("Content-Type", "application/json")], group: group,
+                timeout: .seconds(5))
+            guard logout.status == 204 else { return EventOutcome(ok: false, detail: "logout-all of \(user) answered \(logout.status)") }
+        } catch {
+            return EventOutcome(ok: false, detail: "logout-all of \(user) failed: \(error)")
+        }
+        let refusedAt = await NodeWatch.slowest(
+            watching: [(.session, session), (.jwt, token)], nodes: nodes, group: group, from: start, deadline: deadline
+        ) { _, response in response.status == 401 }
+        var values: [String: Double] = [:]
+        var parts: [String] = []
+        var ok = true
+        for mode in [AuthMode.session, .jwt] {
+            guard let slowest = refusedAt[mode] ?? nil else {
+                ok = false
+                parts.append("\(mode) still accepted by some node after \(deadline.nanoseconds / 1_000_000_000) s")
+                continue
+            }
+            values["\(mode.rawValue)_revoked_s"] = NodeWatch.rounded(slowest)
+            parts.append("\(mode) refused by all \(nodes.count) nodes after \(ConsoleTable.micros(UInt64(slowest.seconds * 1e6)))")
+        }
+        return EventOutcome(ok: ok, detail: "logout-all of \(user): " + parts.joined(separator: "; "), values: values)
+    }
+}
