@@ -5,27 +5,23 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// Runs a scenario against a cluster that `scripts/cluster` started: the load of its phases
-/// through the load balancer (or straight to the first N nodes), its events through
-/// `scripts/cluster <verb>` and, for revocations, through the nodes' own API.
+/// Runs a scenario against a cluster: the load of its phases through the load balancer (or
+/// straight to the first N nodes), the events that act on the cluster through its
+/// `ClusterControl`, and those that act on users (revocations, role changes) through the nodes'
+/// own API.
 public struct ScenarioRunner: Sendable {
     public var scenario: Scenario
-    /// The cluster's run directory (its `cluster.env` names the load balancer and the nodes).
-    public var clusterDirectory: String
-    /// `scripts/cluster`, which carries out the events.
-    public var clusterScript: String
+    public var cluster: any ClusterControl
     public var userPrefix = "user"
     public var password: String
     public var group: any EventLoopGroup
     public var progress: LiveProgress?
 
     public init(
-        scenario: Scenario, clusterDirectory: String, clusterScript: String, password: String,
-        group: any EventLoopGroup, progress: LiveProgress? = nil
+        scenario: Scenario, cluster: any ClusterControl, password: String, group: any EventLoopGroup, progress: LiveProgress? = nil
     ) {
         self.scenario = scenario
-        self.clusterDirectory = clusterDirectory
-        self.clusterScript = clusterScript
+        self.cluster = cluster
         self.password = password
         self.group = group
         self.progress = progress
@@ -33,28 +29,6 @@ public struct ScenarioRunner: Sendable {
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
-    }
-
-    /// `cluster.env` as a dictionary.
-    func clusterSettings() throws -> [String: String] {
-        let path = clusterDirectory + "/cluster.env"
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw Failure(description: "no cluster in \(clusterDirectory): start one with scripts/cluster up --lb (or scripts/bench --scenario)")
-        }
-        var settings: [String: String] = [:]
-        for line in text.split(separator: "\n") {
-            guard let equals = line.firstIndex(of: "=") else { continue }
-            settings[String(line[..<equals])] = String(line[line.index(after: equals)...])
-        }
-        return settings
-    }
-
-    /// The cluster's nodes and its load balancer (nil without one).
-    func clusterTargets() throws -> (nodes: [Target], balancer: Target?) {
-        let settings = try clusterSettings()
-        let nodes = try (settings["NODE_URLS"] ?? "").split(separator: ",").map { try Target(url: String($0)) }
-        guard !nodes.isEmpty else { throw Failure(description: "\(clusterDirectory)/cluster.env names no nodes") }
-        return (nodes, try settings["LB_URL"].flatMap { $0.isEmpty ? nil : $0 }.map { try Target(url: $0) })
     }
 
     /// Redis commands the nodes sent, by command, summed over the nodes' `/metrics`.
@@ -97,7 +71,7 @@ public struct ScenarioRunner: Sendable {
     /// One result per run of phases on the same targets (one in all, unless phases name `nodes`),
     /// and the Redis commands the nodes sent meanwhile.
     public func runMeasuringRedis() async throws -> (results: [LoadResult], redis: RedisLoad) {
-        let nodes = try clusterTargets().nodes
+        let nodes = try cluster.targets().nodes
         let before = await redisCommandCounts(nodes)
         let clock = ContinuousClock()
         let start = clock.now
@@ -111,7 +85,7 @@ public struct ScenarioRunner: Sendable {
 
     /// One result per run of phases on the same targets (one in all, unless phases name `nodes`).
     public func run() async throws -> [LoadResult] {
-        let (nodes, balancer) = try clusterTargets()
+        let (nodes, balancer) = try cluster.targets()
 
         var groups: [(targets: [Target], phases: [Scenario.Phase])] = []
         for phase in scenario.phases {
@@ -142,12 +116,6 @@ public struct ScenarioRunner: Sendable {
     private func timedEvent(_ event: Scenario.Event, nodes: [Target]) async throws -> LoadRunner.TimedEvent {
         let name = event.action.description
         switch event.action {
-        case .killNode(let node): return control(event, name, ["kill-node", String(node)])
-        case .startNode(let node): return control(event, name, ["start-node", String(node)])
-        case .stopRedis: return control(event, name, ["stop-redis"])
-        case .startRedis: return control(event, name, ["start-redis"])
-        case .redisLatency(let delay): return control(event, name, ["redis-latency", delay])
-        case .rotateKey: return control(event, name, ["rotate-key"])
         case .revokeUser(let user):
             let probe = try await RevocationProbe.prepare(
                 user: user, password: password, nodes: nodes, group: group,
@@ -158,29 +126,9 @@ public struct ScenarioRunner: Sendable {
                 user: user, role: role, admin: admin, password: password, nodes: nodes, group: group,
                 deadline: .seconds(Int64(scenario.cluster.accessTokenTTL) + 10))
             return LoadRunner.TimedEvent(at: event.at, name: name) { await probe.changeAndWatch() }
+        case .killNode, .startNode, .stopRedis, .startRedis, .redisLatency, .rotateKey:
+            let cluster = self.cluster
+            return LoadRunner.TimedEvent(at: event.at, name: name) { await cluster.carryOut(event.action) }
         }
-    }
-
-    /// An event carried out by `scripts/cluster VERB ... --run-dir DIR`; its last line is the detail.
-    private func control(_ event: Scenario.Event, _ name: String, _ arguments: [String]) -> LoadRunner.TimedEvent {
-        let script = clusterScript
-        let directory = clusterDirectory
-        return LoadRunner.TimedEvent(at: event.at, name: name) {
-            await withCheckedContinuation { continuation in
-                DispatchQueue.global().async {
-                    continuation.resume(returning: Self.runControl(script: script, arguments: arguments + ["--run-dir", directory]))
-                }
-            }
-        }
-    }
-
-    static func runControl(script: String, arguments: [String]) -> EventOutcome {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("authbench-event-\(UUID().uuidString).log")
-        defer { try? FileManager.default.removeItem(at: output) }
-        let status = ChildProcess.run("/bin/bash", [script] + arguments, outputPath: output.path)
-        guard status >= 0 else { return EventOutcome(ok: false, detail: "could not start /bin/bash \(script)") }
-        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-        let last = text.split(separator: "\n").last.map(String.init) ?? "exit \(status)"
-        return EventOutcome(ok: status == 0, detail: last.replacingOccurrences(of: "cluster: ", with: ""))
     }
 }

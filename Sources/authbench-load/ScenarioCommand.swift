@@ -42,7 +42,7 @@ struct ScenarioCommand: AsyncParsableCommand {
         do {
             (results, redisLoad) = try await measureWithProgress(threads: threadCount, warmup: scenario.warmup) { [scenario, cluster, clusterScript] group, progress in
                 try await ScenarioRunner(
-                    scenario: scenario, clusterDirectory: cluster, clusterScript: clusterScript, password: secret, group: group,
+                    scenario: scenario, cluster: ScriptedCluster(directory: cluster, script: clusterScript), password: secret, group: group,
                     progress: progress
                 ).runMeasuringRedis()
             }

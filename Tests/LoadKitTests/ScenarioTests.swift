@@ -1,5 +1,8 @@
 import Foundation
 import NIOCore
+import NIOPosix
+import Synchronization
+import TestSupport
 import Testing
 
 @testable import LoadEngine
@@ -123,5 +126,47 @@ import Testing
             authbench_requests_total{route="/api/me",mode="jwt",status="200"} 5
             """
         #expect(ScenarioRunner.redisCommandCounts(metrics: text) == ["GETEX": 120, "EVALSHA": 7])
+    }
+}
+
+/// The runner hands the events that act on the cluster to its `ClusterControl`, at their times
+/// in the measured phase, and records what the control answered.
+@Suite struct ScenarioRunnerTests {
+    final class RecordingCluster: ClusterControl {
+        let nodes: [Target]
+        private let actions = Mutex<[Scenario.Action]>([])
+
+        init(nodes: [Target]) {
+            self.nodes = nodes
+        }
+
+        var recorded: [Scenario.Action] { actions.withLock { $0 } }
+
+        func targets() throws -> (nodes: [Target], balancer: Target?) { (nodes, nil) }
+
+        func carryOut(_ action: Scenario.Action) async -> EventOutcome {
+            actions.withLock { $0.append(action) }
+            return EventOutcome(ok: action != .stopRedis, detail: "carried out: \(action)")
+        }
+    }
+
+    @Test func clusterEventsGoToTheClusterControlInOrder() async throws {
+        let server = FlakyServer(port: try LoopbackPort.free(), requestsPerConnection: 1_000_000)
+        try await server.start()
+        var scenario = Scenario(name: "seam", description: "")
+        scenario.modes = [.none]
+        scenario.connections = 2
+        scenario.warmup = .milliseconds(100)
+        scenario.phases = [.init(duration: .seconds(2), rate: 50, nodes: nil)]
+        scenario.events = [.init(at: .milliseconds(400), action: .killNode(2)), .init(at: .seconds(1), action: .stopRedis)]
+        let cluster = RecordingCluster(nodes: [Target(host: "127.0.0.1", port: server.port)])
+        let results = try await ScenarioRunner(scenario: scenario, cluster: cluster, password: "", group: MultiThreadedEventLoopGroup.singleton).run()
+        await server.stop()
+        #expect(cluster.recorded == [.killNode(2), .stopRedis])
+        let events = results.flatMap(\.events)
+        #expect(events.map(\.name) == ["kill node 2", "stop Redis"])
+        #expect(events.map(\.ok) == [true, false])
+        #expect(events.map(\.detail) == ["carried out: kill node 2", "carried out: stop Redis"])
+        #expect(events.count == 2 && events[0].at_s < events[1].at_s)
     }
 }
