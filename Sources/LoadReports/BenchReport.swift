@@ -42,7 +42,7 @@ public enum BenchReport {
         let capacityBars = steps.filter(\.isCapacity).flatMap { step in
             step.file.runs.map { run in
                 SVGBarChart.Bar(
-                    name: severalLabels ? "\(step.label) · \(run.mode)" : modeName(run.mode, step),
+                    name: severalLabels ? "\(step.label) · \(run.mode.rawValue)" : modeName(run.mode, step),
                     color: SVGChart.palette[run.mode] ?? "#2ca02c", value: run.throughput_rps, valueLabel: "\(grouped(run.throughput_rps))/s")
             }
         }
@@ -78,7 +78,7 @@ public enum BenchReport {
     static func markdown(_ steps: [Step], setup: String?, charts: [String]) -> String {
         var lines = ["# AuthBench: sessions or JWTs?", ""]
         if let first = steps.first {
-            let config = (steps.first { !$0.file.config.modes.contains("none") } ?? first).file.config
+            let config = (steps.first { !$0.file.config.modes.contains(AuthMode.none) } ?? first).file.config
             lines.append("Measured by \(first.file.tool) \(first.file.version) from \(first.file.started_at), through "
                 + "\(config.targets.joined(separator: ", ")), path `\(config.path)`, \(config.connections) connections, "
                 + "\(config.users) virtual users per mode, \(SVGChart.number(config.duration_s)) s measured per step after \(SVGChart.number(config.warmup_s)) s warm-up.")
@@ -107,12 +107,12 @@ public enum BenchReport {
             let group = steps.filter { $0.label == label }
             let closed = capacities(group)
             let title = label.isEmpty ? "" : " (\(label))"
-            if let session = closed.first(where: { $0.mode == "session" }), let jwt = closed.first(where: { $0.mode == "jwt" }) {
+            if let session = closed.first(where: { $0.mode == .session }), let jwt = closed.first(where: { $0.mode == .jwt }) {
                 let ratio = jwt.rps / session.rps
                 var text = "**Capacity\(title).** \(jwt.name) served \(grouped(jwt.rps)) requests/s and sessions \(grouped(session.rps)): "
                     + (ratio >= 1 ? "JWT carried \(times(ratio)) what sessions did." : "sessions carried \(times(1 / ratio)) what JWT did.")
-                if let baseline = closed.first(where: { $0.mode == "none" }), baseline.rps > 0 {
-                    let path = group.first { $0.isCapacity && $0.file.runs.contains { $0.mode == "none" } }?.file.config.path ?? "?"
+                if let baseline = closed.first(where: { $0.mode == AuthMode.none }), baseline.rps > 0 {
+                    let path = group.first { $0.isCapacity && $0.file.runs.contains { $0.mode == AuthMode.none } }?.file.config.path ?? "?"
                     text += " Without authentication (`\(path)`) the same cluster served \(grouped(baseline.rps)); sessions kept \(percent(session.rps / baseline.rps)) of that, "
                         + "JWT \(percent(jwt.rps / baseline.rps))."
                 }
@@ -122,22 +122,22 @@ public enum BenchReport {
             for step in group where !step.isCapacity {
                 for stage in Set(step.file.runs.map { $0.stage ?? 0 }).sorted() {
                     let runs = step.file.runs.filter { ($0.stage ?? 0) == stage }
-                    guard let session = runs.first(where: { $0.mode == "session" }), let jwt = runs.first(where: { $0.mode == "jwt" }) else { continue }
+                    guard let session = runs.first(where: { $0.mode == .session }), let jwt = runs.first(where: { $0.mode == .jwt }) else { continue }
                     let total = runs.compactMap(\.requested_rate_rps).reduce(0, +)
                     let load = lower.map { ", \(percent(total / $0)) of the lower capacity" } ?? ""
                     sentences.append("**Latency at \(grouped(total)) requests/s\(title)\(load)**, half of it each mode: "
-                        + "p50 sessions \(ConsoleTable.micros(session.latency_us.p50)) vs \(modeName("jwt", step)) \(ConsoleTable.micros(jwt.latency_us.p50)); "
+                        + "p50 sessions \(ConsoleTable.micros(session.latency_us.p50)) vs \(modeName(.jwt, step)) \(ConsoleTable.micros(jwt.latency_us.p50)); "
                         + "p99 \(ConsoleTable.micros(session.latency_us.p99)) vs \(ConsoleTable.micros(jwt.latency_us.p99)); "
                         + "p99.9 \(ConsoleTable.micros(session.latency_us.p999)) vs \(ConsoleTable.micros(jwt.latency_us.p999)).")
                 }
             }
         }
-        let jwts = capacities(steps).filter { $0.mode == "jwt" }
+        let jwts = capacities(steps).filter { $0.mode == .jwt }
         if let first = jwts.first, first.rps > 0, jwts.count > 1 {
             sentences.append("**Signing algorithms.** " + jwts.map { "\($0.name) \(grouped($0.rps)) requests/s" + ($0.name == first.name ? "" : " (\(times($0.rps / first.rps)) \(first.name))") }
                 .joined(separator: ", ") + ": the verification each request pays is the difference.")
         }
-        let baselines = capacities(steps).filter { $0.mode == "none" }.map(\.rps)
+        let baselines = capacities(steps).filter { $0.mode == AuthMode.none }.map(\.rps)
         if baselines.count > 1, let low = baselines.min(), let high = baselines.max(), low > 0 {
             let spread = high / low - 1
             let apart = spread < 0.1 ? String(format: "%.1f%%", spread * 100) : percent(spread)
@@ -169,7 +169,7 @@ public enum BenchReport {
     }
 
     /// Closed-loop throughput of every mode: (display name, mode, requests/s).
-    static func capacities(_ steps: [Step]) -> [(name: String, mode: String, rps: Double)] {
+    static func capacities(_ steps: [Step]) -> [(name: String, mode: AuthMode, rps: Double)] {
         steps.filter(\.isCapacity).flatMap { step in
             step.file.runs.map { (modeName($0.mode, step), $0.mode, $0.throughput_rps) }
         }
@@ -178,12 +178,12 @@ public enum BenchReport {
     /// The smaller of the session and JWT capacity measured under `label`: what its open-loop rates are a share of.
     static func lowerCapacity(_ steps: [Step], label: String) -> Double? {
         let closed = capacities(steps.filter { $0.label == label })
-        guard let session = closed.first(where: { $0.mode == "session" }), let jwt = closed.first(where: { $0.mode == "jwt" }) else { return nil }
+        guard let session = closed.first(where: { $0.mode == .session }), let jwt = closed.first(where: { $0.mode == .jwt }) else { return nil }
         return min(session.rps, jwt.rps)
     }
 
-    static func modeName(_ mode: String, _ step: Step) -> String {
-        mode == "jwt" && !step.label.isEmpty ? "jwt \(step.label)" : mode
+    static func modeName(_ mode: AuthMode, _ step: Step) -> String {
+        mode == .jwt && !step.label.isEmpty ? "jwt \(step.label)" : mode.rawValue
     }
 
     static func stepName(_ step: Step, _ run: ResultFile.Run, lowerCapacity: Double?) -> String {

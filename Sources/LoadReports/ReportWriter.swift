@@ -79,7 +79,7 @@ public enum ReportWriter {
                 lines.append("- \(run.label): p50 \(ConsoleTable.micros(run.latency_uncorrected_us.p50)), p99 \(ConsoleTable.micros(run.latency_uncorrected_us.p99)); \(run.late_sends) requests sent more than 1 ms late")
             }
         }
-        let logins = file.runs.compactMap { run in run.login_latency_us.map { "- \(run.mode) logins: p50 \(ConsoleTable.micros($0.p50)), p99 \(ConsoleTable.micros($0.p99))" } }
+        let logins = file.runs.compactMap { run in run.login_latency_us.map { "- \(run.mode.rawValue) logins: p50 \(ConsoleTable.micros($0.p50)), p99 \(ConsoleTable.micros($0.p99))" } }
         if !logins.isEmpty { lines += ["", "Logins, before the measured phase:", ""] + logins }
         lines.append("")
         for chart in charts { lines += ["![\(chart)](\(chart))", ""] }
@@ -99,7 +99,7 @@ public enum ReportWriter {
     static func color(_ run: ResultFile.Run) -> String {
         let base = SVGChart.palette[run.mode] ?? "#2ca02c"
         guard let stage = run.stage, stage > 1 else { return base }
-        let shades = ["session": ["#1f77b4", "#4e9bd1", "#7fb8e0", "#aed2ec"], "jwt": ["#d62728", "#e35b5c", "#ec8c8c", "#f4b9b9"]]
+        let shades: [AuthMode: [String]] = [.session: ["#1f77b4", "#4e9bd1", "#7fb8e0", "#aed2ec"], .jwt: ["#d62728", "#e35b5c", "#ec8c8c", "#f4b9b9"]]
         let list = shades[run.mode] ?? [base]
         return list[min(stage - 1, list.count - 1)]
     }

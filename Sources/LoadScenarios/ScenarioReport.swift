@@ -26,7 +26,7 @@ public enum ScenarioReport {
     public static func verdicts(_ scenario: Scenario, files: [ResultFile]) -> [Verdict] {
         let events = files.flatMap { $0.events ?? [] }
         return scenario.expectations.map { expectation in
-            let mode = expectation.mode.rawValue
+            let mode = expectation.mode
             let runs = files.flatMap { file in file.runs.filter { $0.mode == mode }.map { (file, $0) } }
             switch expectation.kind {
             case .threshold(let threshold):
@@ -43,15 +43,15 @@ public enum ScenarioReport {
                 let count = runs.reduce(0) { $0 + ($1.1.status_counts[String(code)] ?? 0) }
                 return Verdict(claim: expectation.description, holds: count >= atLeast, detail: "\(count) response(s) with status \(code)")
             case .revoked(let within):
-                let times = events.compactMap { $0.values?["\(mode)_revoked_s"] }
+                let times = events.compactMap { $0.values?["\(mode.rawValue)_revoked_s"] }
                 guard let slowest = times.max() else {
-                    return Verdict(claim: expectation.description, holds: false, detail: "no revocation was measured for \(mode)")
+                    return Verdict(claim: expectation.description, holds: false, detail: "no revocation was measured for \(mode.rawValue)")
                 }
                 return Verdict(claim: expectation.description, holds: slowest < Double(within.nanoseconds) / 1e9, detail: "refused by every node after \(SVGChart.number(slowest * 1000)) ms")
             case .demoted(let within):
-                let times = events.compactMap { $0.values?["\(mode)_demoted_s"] }
+                let times = events.compactMap { $0.values?["\(mode.rawValue)_demoted_s"] }
                 guard let slowest = times.max() else {
-                    return Verdict(claim: expectation.description, holds: false, detail: "no role change was measured for \(mode)")
+                    return Verdict(claim: expectation.description, holds: false, detail: "no role change was measured for \(mode.rawValue)")
                 }
                 return Verdict(claim: expectation.description, holds: slowest < Double(within.nanoseconds) / 1e9, detail: "every node had taken the change after \(SVGChart.number(slowest * 1000)) ms")
             }
@@ -108,7 +108,7 @@ public enum ScenarioReport {
     }
 
     /// A mode's per-second points with its stages end to end: (second, rps, p99 ms, errors).
-    static func timeline(_ file: ResultFile, mode: String) -> [(t: Double, rps: Double, p99: Double, errors: Int)] {
+    static func timeline(_ file: ResultFile, mode: AuthMode) -> [(t: Double, rps: Double, p99: Double, errors: Int)] {
         var offset = 0.0
         var points: [(Double, Double, Double, Int)] = []
         for run in file.runs.filter({ $0.mode == mode }).sorted(by: { ($0.stage ?? 0) < ($1.stage ?? 0) }) {
@@ -125,7 +125,7 @@ public enum ScenarioReport {
             modes.map { mode in
                 let points = timeline(file, mode: mode)
                 return SVGChart.Series(
-                    name: mode, color: SVGChart.palette[mode] ?? "#2ca02c", points: points.map { ($0.t, value($0)) },
+                    name: mode.rawValue, color: SVGChart.palette[mode] ?? "#2ca02c", points: points.map { ($0.t, value($0)) },
                     marks: points.filter { $0.errors > 0 }.map(\.t))
             }
         }
@@ -191,7 +191,7 @@ public enum ScenarioReport {
                 let opening = (file.events ?? []).filter { stage > 1 && $0.at_s >= start && $0.at_s < start + 1 }.map(\.name)
                 let after = opening.isEmpty ? "" : " (after \(opening.joined(separator: ", ")))"
                 sentences.append(prefix + "Phase \(stage)\(after): " + runs.map { run in
-                    "\(run.mode) \(Int(run.throughput_rps)) requests/s, p50 \(ConsoleTable.micros(run.latency_us.p50)), p99 \(ConsoleTable.micros(run.latency_us.p99)), "
+                    "\(run.mode.rawValue) \(Int(run.throughput_rps)) requests/s, p50 \(ConsoleTable.micros(run.latency_us.p50)), p99 \(ConsoleTable.micros(run.latency_us.p99)), "
                         + "\(run.errors) errors"
                 }.joined(separator: "; ") + ".")
             }
@@ -200,7 +200,7 @@ public enum ScenarioReport {
             if let first = events.first {
                 let before = modes.map { mode -> String in
                     let errors = timeline(file, mode: mode).filter { $0.t < floor(first.at_s) }.reduce(0) { $0 + $1.errors }
-                    return "\(mode) \(errors)"
+                    return "\(mode.rawValue) \(errors)"
                 }
                 sentences.append(prefix + "Before the first event: errors " + before.joined(separator: ", ") + ".")
             }
@@ -211,7 +211,7 @@ public enum ScenarioReport {
                     let errors = seconds.reduce(0) { $0 + $1.errors }
                     let worst = seconds.map(\.p99).max() ?? 0
                     let last = seconds.last { $0.errors > 0 }.map { " (the last in second \(SVGChart.number($0.t)))" } ?? ""
-                    return "\(mode) \(errors) errors\(last), p99 up to \(ConsoleTable.micros(UInt64(worst * 1000)))"
+                    return "\(mode.rawValue) \(errors) errors\(last), p99 up to \(ConsoleTable.micros(UInt64(worst * 1000)))"
                 }
                 let outcome = event.ok ? (event.values == nil ? "" : " \(event.detail).") : " The event FAILED: \(event.detail)."
                 sentences.append(prefix + "From \(event.name) at \(SVGChart.number(event.at_s)) s to \(SVGChart.number(windowEnd)) s: "
@@ -228,20 +228,20 @@ public enum ScenarioReport {
                 let refreshes = modeRuns.reduce(0) { $0 + ($1.refreshes ?? 0) }
                 let refreshLatency = modeRuns.compactMap(\.refresh_latency_us).first
                 if refreshes > 0, let latency = refreshLatency {
-                    sentences.append(prefix + "\(mode): \(refreshes) token refreshes during the measured time "
+                    sentences.append(prefix + "\(mode.rawValue): \(refreshes) token refreshes during the measured time "
                         + "(\(SVGChart.number(100 * Double(refreshes) / Double(max(modeRuns.reduce(0) { $0 + $1.requests }, 1))))% of requests), "
                         + "each p50 \(ConsoleTable.micros(latency.p50)), p99 \(ConsoleTable.micros(latency.p99)) "
                         + "(the generator refreshes on a connection of its own, so a TCP connect is included).")
                 }
-                sentences.append(prefix + "\(mode): \(failed) of \(requests) requests failed (\(SVGChart.number(100 * Double(failed) / Double(max(requests, 1))))%)"
+                sentences.append(prefix + "\(mode.rawValue): \(failed) of \(requests) requests failed (\(SVGChart.number(100 * Double(failed) / Double(max(requests, 1))))%)"
                     + (causes.isEmpty ? "" : ": " + causes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
-                    + (mode == "none" ? "." : "; \(relogins) user(s) had to log in again."))
+                    + (mode == AuthMode.none ? "." : "; \(relogins) user(s) had to log in again."))
             }
         }
         if files.count > 1 {
             let modes = Array(Set(files.flatMap { $0.runs.map(\.mode) })).sorted()
             sentences.append("Side by side: " + modes.map { mode in
-                "\(mode) " + files.map { file in
+                "\(mode.rawValue) " + files.map { file in
                     "\(Int(file.runs.filter { $0.mode == mode }.map(\.throughput_rps).reduce(0, +))) requests/s (\(file.config.label ?? ""))"
                 }.joined(separator: ", ")
             }.joined(separator: "; ") + ".")

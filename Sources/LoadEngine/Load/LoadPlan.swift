@@ -1,10 +1,13 @@
 import NIOCore
 
 /// How a request authenticates.
-public enum AuthMode: String, Sendable, CaseIterable, Codable {
+public enum AuthMode: String, Sendable, CaseIterable, Codable, Comparable {
     case none
     case session
     case jwt
+
+    /// By name, as reports list them.
+    public static func < (lhs: AuthMode, rhs: AuthMode) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
 /// What to run: the CLI's flags, checked.

@@ -67,7 +67,7 @@ public struct ResultFile: Codable, Sendable {
 
     public struct Config: Codable, Sendable {
         public var targets: [String]
-        public var modes: [String]
+        public var modes: [AuthMode]
         public var path: String
         public var rate: Double?
         public var connections: Int
@@ -105,7 +105,7 @@ public struct ResultFile: Codable, Sendable {
     }
 
     public struct Run: Codable, Sendable {
-        public var mode: String
+        public var mode: AuthMode
         public var stage: Int?
         public var requests: Int
         public var errors: Int
@@ -129,13 +129,13 @@ public struct ResultFile: Codable, Sendable {
 
         /// Where `ResultDirectory` writes this run's percentile distribution.
         public var hgrmFileName: String {
-            stage.map { "\(mode)-stage\($0).hgrm" } ?? "\(mode).hgrm"
+            stage.map { "\(mode.rawValue)-stage\($0).hgrm" } ?? "\(mode.rawValue).hgrm"
         }
 
         /// The mode, with its stage's rate in a staged run: "jwt @ 2000/s".
         public var label: String {
-            guard stage != nil, let rate = requested_rate_rps else { return mode }
-            return "\(mode) @ \(Int(rate.rounded()))/s"
+            guard stage != nil, let rate = requested_rate_rps else { return mode.rawValue }
+            return "\(mode.rawValue) @ \(Int(rate.rounded()))/s"
         }
     }
 
@@ -144,7 +144,7 @@ public struct ResultFile: Codable, Sendable {
         started_at = formatter.string(from: result.startedAt)
         let plan = result.plan
         config = Config(
-            targets: plan.targets.map(\.description), modes: plan.modes.map(\.rawValue), path: plan.path, rate: plan.rate,
+            targets: plan.targets.map(\.description), modes: plan.modes, path: plan.path, rate: plan.rate,
             connections: plan.connections, users: plan.users, duration_s: Double(plan.duration.nanoseconds) / 1e9,
             warmup_s: Double(plan.warmup.nanoseconds) / 1e9,
             stages: plan.stages?.map { "\(Int($0.rate ?? 0)):\(Double($0.duration.nanoseconds) / 1e9)s" },
@@ -153,7 +153,7 @@ public struct ResultFile: Codable, Sendable {
         runs = result.runs.map { run in
             let recorder = run.recorder
             return Run(
-                mode: run.mode.rawValue, stage: run.stage, requests: recorder.requests, errors: recorder.errorCount,
+                mode: run.mode, stage: run.stage, requests: recorder.requests, errors: recorder.errorCount,
                 duration_s: run.durationSeconds, throughput_rps: (run.throughput * 10).rounded() / 10,
                 latency_us: Percentiles(recorder.latency), latency_uncorrected_us: Percentiles(recorder.uncorrectedLatency),
                 status_counts: Dictionary(uniqueKeysWithValues: recorder.statusCounts.map { (String($0.key), $0.value) }),
