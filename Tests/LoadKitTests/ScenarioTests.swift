@@ -167,6 +167,7 @@ import Testing
         #expect(events.map(\.name) == ["kill node 2", "stop Redis"])
         #expect(events.map(\.ok) == [true, false])
         #expect(events.map(\.detail) == ["carried out: kill node 2", "carried out: stop Redis"])
-        #expect(events.count == 2 && events[0].at_s < events[1].at_s)
+        // One after the other, each no earlier than its time (a busy machine may start both late).
+        #expect(events.count == 2 && events[0].at_s >= 0.4 && events[1].at_s >= max(1, events[0].at_s))
     }
 }
