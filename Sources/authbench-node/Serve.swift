@@ -39,6 +39,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "bcrypt cost for passwords (4 to 31).") var bcryptCost = NodeConfiguration.Defaults.bcryptCost
     @Option(help: "Failed logins per username before 429.") var loginAttemptLimit = NodeConfiguration.Defaults.loginAttemptLimit
     @Option(help: "Window of the failed-login count, in seconds.") var loginAttemptWindow = NodeConfiguration.Defaults.loginAttemptWindow
+    @Option(help: "Failed logins per client address per window before 429 (0: no limit).") var loginAddressLimit = NodeConfiguration.Defaults.loginAddressLimit
+    @Option(help: "Password checks (bcrypt) at once; half the cores (at least 1) when absent.") var passwordCheckConcurrency: Int?
+    @Option(help: "Logins that may wait for a password check; past them a login gets 503.") var passwordCheckQueue = NodeConfiguration.Defaults.passwordCheckQueue
+    @Flag(help: "Take a login's client address from the last X-Forwarded-For entry (only behind a proxy that appends it, which every client goes through).")
+    var trustForwardedFor = false
     @Flag(help: "Mark the session cookie Secure (behind TLS).") var secureCookies = false
     @Option(help: "Seconds before an idle client connection is closed.") var idleTimeout = NodeConfiguration.Defaults.idleTimeoutSeconds
     @Option(help: "Seconds a client has, from connecting or from its last response, to send its next request whole (head and body).")
@@ -50,9 +55,10 @@ struct Serve: AsyncParsableCommand {
         "node-id", "host", "port", "redis-url", "key-prefix", "redis-timeout-ms", "jwt-alg", "jwt-key-file",
         "jwt-previous-key", "issuer", "audience", "access-token-ttl", "refresh-token-ttl", "refresh-family-lifetime", "session-idle-timeout",
         "session-absolute-lifetime", "clock-leeway", "revocation", "revocation-max-staleness-ms", "bcrypt-cost", "login-attempt-limit",
-        "login-attempt-window", "idle-timeout", "request-timeout", "max-connections", "log-level",
+        "login-attempt-window", "login-address-limit", "password-check-concurrency", "password-check-queue", "idle-timeout",
+        "request-timeout", "max-connections", "log-level",
     ]
-    static let flagOptions = ["dev", "secure-cookies"]
+    static let flagOptions = ["dev", "secure-cookies", "trust-forwarded-for"]
 
     /// `AUTHBENCH_<OPTION>` for every option not given on the command line.
     static func arguments(fromEnvironment environment: [String: String], given: [String]) -> [String] {
@@ -86,6 +92,9 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("\(name) must be positive")
         }
         guard clockLeeway >= 0 else { throw ValidationError("--clock-leeway must not be negative") }
+        guard loginAddressLimit >= 0 else { throw ValidationError("--login-address-limit must not be negative") }
+        guard passwordCheckConcurrency.map({ $0 >= 1 }) ?? true else { throw ValidationError("--password-check-concurrency must be positive") }
+        guard passwordCheckQueue >= 0 else { throw ValidationError("--password-check-queue must not be negative") }
         guard jwtKeyFile != nil || dev else {
             throw ValidationError("no signing key: give --jwt-key-file (AUTHBENCH_JWT_KEY_FILE), or --dev for a throwaway one")
         }
@@ -106,7 +115,9 @@ struct Serve: AsyncParsableCommand {
             sessionIdleTimeout: sessionIdleTimeout, sessionAbsoluteLifetime: sessionAbsoluteLifetime,
             clockLeeway: clockLeeway, revocation: revocation,
             revocationMaxStaleness: .milliseconds(Int64(revocationMaxStalenessMs)), bcryptCost: UInt8(bcryptCost),
-            loginAttemptLimit: loginAttemptLimit, loginAttemptWindow: loginAttemptWindow, secureCookies: secureCookies,
+            loginAttemptLimit: loginAttemptLimit, loginAttemptWindow: loginAttemptWindow, loginAddressLimit: loginAddressLimit,
+            passwordCheckConcurrency: passwordCheckConcurrency ?? NodeConfiguration.Defaults.passwordCheckConcurrency,
+            passwordCheckQueue: passwordCheckQueue, trustForwardedFor: trustForwardedFor, secureCookies: secureCookies,
             idleTimeout: .seconds(Int64(idleTimeout)), requestTimeout: .seconds(Int64(requestTimeout)),
             maxConnections: maxConnections)
 

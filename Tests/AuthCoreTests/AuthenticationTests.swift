@@ -1,6 +1,7 @@
 import AuthCore
 import Logging
 import Synchronization
+import TestSupport
 import Testing
 
 /// The use cases without HTTP, on the in-memory stores and a clock the test moves.
@@ -17,8 +18,9 @@ import Testing
         try await users.save(UserRecord(username: "writer1", name: "Writer One", role: .writer, passwordHash: try await hasher.hash(password)))
         let keyRing = JWTKeyRing(current: try await JWTKeyRing.loadKey(algorithm: .hs256, contents: Array("a test secret of at least thirty-two bytes!".utf8)))
         let policy = AuthPolicy(
-            accessTokenLifetime: accessTokenLifetime, clockLeeway: 5, sessionIdleTimeout: 1_800, sessionAbsoluteLifetime: 43_200,
-            loginAttemptLimit: 3, loginAttemptWindow: 300, revocation: revocation)
+            accessTokenLifetime: accessTokenLifetime, refreshTokenLifetime: 86_400, refreshFamilyLifetime: 2_592_000, clockLeeway: 5,
+            sessionIdleTimeout: 1_800, sessionAbsoluteLifetime: 43_200, loginAttemptLimit: 3, loginAttemptWindow: 300,
+            loginAddressLimit: 4, revocation: revocation, revocationMaxStaleness: .seconds(5))
         let revocationList = RevocationList(clock: clock)
         let store = InMemoryRevocationStore()
         store.register(revocationList)
@@ -26,9 +28,10 @@ import Testing
         let authentication = Authentication(
             policy: policy, users: users, passwordHasher: hasher,
             sessions: Sessions(store: InMemorySessionStore(clock: clock), clock: clock, idleTimeout: 1_800, absoluteLifetime: 43_200),
-            refreshTokens: RefreshTokens(store: InMemoryRefreshTokenStore(clock: clock), lifetime: 86_400, familyLifetime: 2_592_000),
+            refreshTokens: RefreshTokens(store: InMemoryRefreshTokenStore(clock: clock), lifetime: policy.refreshTokenLifetime, familyLifetime: policy.refreshFamilyLifetime),
             accessTokens: AccessTokens(keyRing: keyRing, issuer: "authbench", audience: "authbench-api", lifetime: accessTokenLifetime, leeway: 5, clock: clock),
             revocationList: revocationList, revocationStore: store, loginAttempts: InMemoryLoginAttemptStore(clock: clock),
+            passwordChecks: PasswordCheckGate(concurrent: 1, waiting: 0),
             revocationIsCurrent: { current.value })
         return (authentication, clock, current)
     }
@@ -187,5 +190,45 @@ import Testing
             try await stored.replacePasswordHash(of: username, old, with: new)
         }
         func changeRole(of username: String, to role: Role) async throws -> Bool { try await stored.changeRole(of: username, to: role) }
+    }
+
+    /// Failed logins count against the client's address whatever the username (spraying); a
+    /// right password takes its attempt back, so users behind one address are not locked out
+    /// by each other's successes.
+    @Test func failedLoginsFromOneAddressAreLimitedAcrossUsernames() async throws {
+        let (authentication, _, _) = try await Self.make()
+        for guess in 1...3 {
+            await #expect(throws: Authentication.Failure.invalidCredentials) {
+                try await authentication.login(username: "nobody\(guess)", password: "guess", mode: "jwt", clientAddress: "192.0.2.7")
+            }
+        }
+        // A right password neither counts nor is refused.
+        for _ in 1...3 { _ = try await authentication.login(username: "writer1", password: Self.password, mode: "jwt", clientAddress: "192.0.2.7") }
+        await #expect(throws: Authentication.Failure.invalidCredentials) {
+            try await authentication.login(username: "nobody4", password: "guess", mode: "jwt", clientAddress: "192.0.2.7")
+        }
+        await #expect(throws: Authentication.Failure.tooManyAttemptsFromAddress(retryAfter: 300)) {
+            try await authentication.login(username: "writer1", password: Self.password, mode: "jwt", clientAddress: "192.0.2.7")
+        }
+        _ = try await authentication.login(username: "writer1", password: Self.password, mode: "jwt", clientAddress: "198.51.100.1")
+        _ = try await authentication.login(username: "writer1", password: Self.password, mode: "jwt")
+    }
+
+    /// With every password-check slot taken and no room in line, a login is refused at once and
+    /// costs no attempt.
+    @Test func aLoginFindingTheGateFullIsRefusedAndNotCounted() async throws {
+        let (authentication, _, _) = try await Self.make()
+        let latch = Latch()
+        let occupant = Task { try await authentication.passwordChecks.run { await latch.wait() } }
+        let occupied = try await eventually { authentication.passwordChecks.load.running == 1 }
+        #expect(occupied)
+        for _ in 1...5 {
+            await #expect(throws: Authentication.Failure.loginBusy) {
+                try await authentication.login(username: "writer1", password: "wrong", mode: "jwt", clientAddress: "192.0.2.9")
+            }
+        }
+        latch.open()
+        try await occupant.value
+        _ = try await authentication.login(username: "writer1", password: Self.password, mode: "session", clientAddress: "192.0.2.9")
     }
 }

@@ -434,6 +434,43 @@ import Testing
         }
     }
 
+    /// Behind a trusted proxy, failed logins count against the address its X-Forwarded-For
+    /// entry names (the last one: what the proxy appended), whatever the username; a right
+    /// password takes its attempt back. With every password-check slot taken, 503 at once.
+    @Test(arguments: BackendKind.available)
+    func loginsAreLimitedPerClientAddressAndRefusedWhenChecksAreFull(_ kind: BackendKind) async throws {
+        let node = try await NodeHarness.make(
+            kind, loginAddressLimit: 2, passwordCheckConcurrency: 1, passwordCheckQueue: 0, trustForwardedFor: true)
+        try await node.test(.router) { client in
+            func login(_ username: String, _ password: String, from forwardedFor: String) async throws -> TestResponse {
+                try await client.execute(
+                    uri: "/auth/login", method: .post,
+                    headers: [.contentType: "application/json", HTTPField.Name("X-Forwarded-For")!: forwardedFor],
+                    body: ByteBuffer(string: #"{"username":"\#(username)","password":"\#(password)","mode":"jwt"}"#))
+            }
+            #expect(try await login("ghost1", "guess", from: "203.0.113.5").errorCode == "invalid_credentials")
+            #expect(try await login("writer1", NodeHarness.password, from: "203.0.113.5").status == .ok)
+            // The client wrote the first entry; the proxy appended the second.
+            #expect(try await login("ghost2", "guess", from: "198.51.100.9, 203.0.113.5").errorCode == "invalid_credentials")
+            let refused = try await login("reader1", NodeHarness.password, from: "203.0.113.5")
+            #expect(refused.status == .tooManyRequests)
+            #expect(try refused.decoded(ErrorBody.self).message.contains("address"))
+            #expect(refused.headers[.retryAfter] != nil)
+            #expect(try await login("reader1", NodeHarness.password, from: "203.0.113.6").status == .ok)
+
+            let latch = Latch()
+            let occupant = Task { try await node.backend.authentication.passwordChecks.run { await latch.wait() } }
+            #expect(try await eventually { node.backend.authentication.passwordChecks.load.running == 1 })
+            let busy = try await login("writer1", NodeHarness.password, from: "192.0.2.1")
+            latch.open()
+            try await occupant.value
+            #expect(busy.status == .serviceUnavailable)
+            #expect(busy.errorCode == "login_busy")
+            #expect(busy.headers[.retryAfter] == "1")
+            #expect(try await login("writer1", NodeHarness.password, from: "192.0.2.1").status == .ok)
+        }
+    }
+
     struct SessionLoginBody: Decodable {
         struct User: Decodable { var role: String }
         var user: User

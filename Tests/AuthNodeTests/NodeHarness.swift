@@ -45,6 +45,10 @@ struct NodeHarness {
         revocation: RevocationMode = .push,
         revocationMaxStaleness: TimeAmount = .seconds(5),
         loginAttemptLimit: Int = 5,
+        loginAddressLimit: Int = NodeConfiguration.Defaults.loginAddressLimit,
+        passwordCheckConcurrency: Int = NodeConfiguration.Defaults.passwordCheckConcurrency,
+        passwordCheckQueue: Int = NodeConfiguration.Defaults.passwordCheckQueue,
+        trustForwardedFor: Bool = false,
         accessTokenLifetime: Int = 300,
         refreshFamilyLifetime: Int = 2_592_000,
         keyRing: JWTKeyRing? = nil,
@@ -62,7 +66,9 @@ struct NodeHarness {
             nodeID: nodeID, port: port, keys: RedisKeys(prefix: keyPrefix ?? "test-\(UUID().uuidString):"), keyRing: keyRing,
             accessTokenLifetime: accessTokenLifetime, refreshFamilyLifetime: refreshFamilyLifetime, revocation: revocation, revocationMaxStaleness: revocationMaxStaleness,
             bcryptCost: bcryptCost,
-            loginAttemptLimit: loginAttemptLimit, idleTimeout: idleTimeout, requestTimeout: requestTimeout ?? idleTimeout)
+            loginAttemptLimit: loginAttemptLimit, loginAddressLimit: loginAddressLimit, passwordCheckConcurrency: passwordCheckConcurrency,
+            passwordCheckQueue: passwordCheckQueue, trustForwardedFor: trustForwardedFor,
+            idleTimeout: idleTimeout, requestTimeout: requestTimeout ?? idleTimeout)
         let backend: AuthBackend
         var clock: ManualClock?
         let registry = PrometheusCollectorRegistry()

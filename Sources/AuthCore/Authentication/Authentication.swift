@@ -8,6 +8,9 @@ public struct Authentication: Sendable {
         case invalidRequest(String)
         case unsupportedMode
         case tooManyAttempts(retryAfter: Int)
+        case tooManyAttemptsFromAddress(retryAfter: Int)
+        /// Every password-check slot is taken and the line is full.
+        case loginBusy
         case invalidCredentials
         case invalidGrant
         case missingCredentials
@@ -60,12 +63,13 @@ public struct Authentication: Sendable {
     let revocationList: RevocationList
     let revocationStore: any RevocationStore
     let loginAttempts: any LoginAttemptStore
+    public let passwordChecks: PasswordCheckGate
     let revocationIsCurrent: @Sendable () -> Bool
 
     public init(
         policy: AuthPolicy, users: any UserStore, passwordHasher: PasswordHasher, sessions: Sessions, refreshTokens: RefreshTokens,
         accessTokens: AccessTokens, revocationList: RevocationList, revocationStore: any RevocationStore,
-        loginAttempts: any LoginAttemptStore, revocationIsCurrent: @escaping @Sendable () -> Bool
+        loginAttempts: any LoginAttemptStore, passwordChecks: PasswordCheckGate, revocationIsCurrent: @escaping @Sendable () -> Bool
     ) {
         self.policy = policy
         self.users = users
@@ -76,20 +80,38 @@ public struct Authentication: Sendable {
         self.revocationList = revocationList
         self.revocationStore = revocationStore
         self.loginAttempts = loginAttempts
+        self.passwordChecks = passwordChecks
         self.revocationIsCurrent = revocationIsCurrent
     }
 
-    public func login(username: String, password: String, mode: String) async throws -> LoginGrant {
+    /// Logs `username` in; `clientAddress`, when known, is counted against the per-address
+    /// limit of failed logins.
+    public func login(username: String, password: String, mode: String, clientAddress: String? = nil) async throws -> LoginGrant {
         guard (1...128).contains(username.utf8.count) else { throw Failure.invalidRequest("the username must be 1 to 128 bytes") }
         if let problem = PasswordHasher.problem(with: password) { throw Failure.invalidRequest(problem) }
         guard mode == "session" || mode == "jwt" else { throw Failure.unsupportedMode }
         // Counted before the password is checked, so concurrent guesses get at most the limit of checks.
-        let verdict = try await loginAttempts.reserve(username: username, limit: policy.loginAttemptLimit, window: policy.loginAttemptWindow)
+        let address = policy.loginAddressLimit > 0 ? clientAddress.map(LoginAttemptSubject.address) : nil
+        if let address, case .refused(let retryAfter) = try await loginAttempts.reserve(
+            address, limit: policy.loginAddressLimit, window: policy.loginAttemptWindow)
+        {
+            throw Failure.tooManyAttemptsFromAddress(retryAfter: retryAfter)
+        }
+        let verdict = try await loginAttempts.reserve(.username(username), limit: policy.loginAttemptLimit, window: policy.loginAttemptWindow)
         if case .refused(let retryAfter) = verdict { throw Failure.tooManyAttempts(retryAfter: retryAfter) }
         let user = try await users.user(named: username)
-        let verification = try await passwordHasher.check(password, against: user?.passwordHash)
+        let verification: PasswordHasher.Verification
+        do {
+            verification = try await passwordChecks.run { try await passwordHasher.check(password, against: user?.passwordHash) }
+        } catch is PasswordCheckGate.Full {
+            // Not checked, so not an attempt.
+            try await loginAttempts.refund(.username(username))
+            if let address { try await loginAttempts.refund(address) }
+            throw Failure.loginBusy
+        }
         guard case .match(let upgradedHash) = verification, let user else { throw Failure.invalidCredentials }
-        try await loginAttempts.reset(username: username)
+        try await loginAttempts.reset(.username(username))
+        if let address { try await loginAttempts.refund(address) }
         if let upgradedHash {
             try await users.replacePasswordHash(of: user.username, user.passwordHash, with: upgradedHash)
         }

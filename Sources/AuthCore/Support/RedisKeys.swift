@@ -13,6 +13,7 @@ public struct RedisKeys: Sendable, Hashable {
     public func refreshFamily(_ family: String) -> String { prefix + "rtfam:" + family }
     public func userFamilies(_ uid: String) -> String { prefix + "ufam:" + uid }
     public func loginFailures(_ username: String) -> String { prefix + "loginfail:" + username }
+    public func loginFailuresFromAddress(_ address: String) -> String { prefix + "loginaddr:" + address }
     public var revoked: String { prefix + "revoked" }
     public var revocationChannel: String { prefix + "revocations" }
 }

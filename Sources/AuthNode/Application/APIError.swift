@@ -43,6 +43,12 @@ public struct APIError: HTTPResponseError, Sendable {
             self.init(
                 .tooManyRequests, "too_many_attempts", "too many failed logins for this user; wait before trying again",
                 headers: [.retryAfter: String(retryAfter)])
+        case .tooManyAttemptsFromAddress(let retryAfter):
+            self.init(
+                .tooManyRequests, "too_many_attempts", "too many failed logins from this address; wait before trying again",
+                headers: [.retryAfter: String(retryAfter)])
+        case .loginBusy:
+            self.init(.serviceUnavailable, "login_busy", "this node is checking as many passwords as it may; try again", headers: [.retryAfter: "1"])
         case .invalidCredentials: self.init(.unauthorized, "invalid_credentials", "unknown user or wrong password")
         case .invalidGrant: self.init(.unauthorized, "invalid_grant", "the refresh token is unknown, expired, revoked or already used")
         case .missingCredentials:

@@ -38,7 +38,8 @@ public func buildRouter(_ configuration: NodeConfiguration, backend: AuthBackend
     try OperationsRoutes(nodeID: configuration.nodeID, backend: backend, metrics: metrics, keyRing: configuration.keyRing)
         .add(to: router)
 
-    let authRoutes = AuthRoutes(authentication: backend.authentication, secureCookies: configuration.secureCookies)
+    let authRoutes = AuthRoutes(
+        authentication: backend.authentication, secureCookies: configuration.secureCookies, trustForwardedFor: configuration.trustForwardedFor)
     authRoutes.addPublic(to: router.group("auth").add(middleware: JSONContentTypeMiddleware()))
     let authenticator = CredentialAuthenticator(authentication: backend.authentication)
     authRoutes.addAuthenticated(to: router.group("auth").add(middleware: JSONContentTypeMiddleware()).add(middleware: authenticator))

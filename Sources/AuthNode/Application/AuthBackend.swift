@@ -38,7 +38,7 @@ public struct AuthBackend: Sendable {
             configuration.policy.revocation == .push
             ? RevocationSync(
                 configuration: configuration.redis, keys: keys, store: revocationStore, list: revocationList,
-                clock: clock, maxStaleness: configuration.revocationMaxStaleness, logger: logger)
+                clock: clock, maxStaleness: configuration.policy.revocationMaxStaleness, logger: logger)
             : nil
         let services: [any Service] = [redis] + (revocationSync.map { [$0] } ?? [])
         return AuthBackend(
@@ -107,7 +107,7 @@ public struct AuthBackend: Sendable {
             store: sessionStore, clock: clock,
             idleTimeout: configuration.policy.sessionIdleTimeout, absoluteLifetime: configuration.policy.sessionAbsoluteLifetime)
         let refreshTokens = RefreshTokens(
-            store: refreshTokenStore, lifetime: configuration.refreshTokenLifetime, familyLifetime: configuration.refreshFamilyLifetime)
+            store: refreshTokenStore, lifetime: configuration.policy.refreshTokenLifetime, familyLifetime: configuration.policy.refreshFamilyLifetime)
         self.accessTokens = AccessTokens(
             keyRing: configuration.keyRing, issuer: configuration.issuer, audience: configuration.audience,
             lifetime: configuration.policy.accessTokenLifetime, leeway: configuration.policy.clockLeeway, clock: clock)
@@ -117,6 +117,7 @@ public struct AuthBackend: Sendable {
         self.authentication = Authentication(
             policy: configuration.policy, users: users, passwordHasher: passwordHasher, sessions: sessions, refreshTokens: refreshTokens,
             accessTokens: accessTokens, revocationList: revocationList, revocationStore: revocationStore, loginAttempts: loginAttempts,
+            passwordChecks: PasswordCheckGate(concurrent: configuration.passwordCheckConcurrency, waiting: configuration.passwordCheckQueue),
             revocationIsCurrent: revocationIsCurrent)
     }
 }

@@ -26,6 +26,11 @@ public struct NodeConfiguration: Sendable {
         public static let bcryptCost = 10
         public static let loginAttemptLimit = 5
         public static let loginAttemptWindow = 300
+        public static let loginAddressLimit = 100
+        public static let passwordCheckQueue = 64
+        /// Password checks at once: half the cores, so that a flood of logins leaves the rest to
+        /// the node's other requests.
+        public static var passwordCheckConcurrency: Int { max(1, System.coreCount / 2) }
         public static let idleTimeoutSeconds = 30
         public static let requestTimeoutSeconds = 30
         public static let maxConnections = 10_000
@@ -41,13 +46,13 @@ public struct NodeConfiguration: Sendable {
     public var audience: String
     /// The lifetimes and limits of the authentication rules.
     public var policy: AuthPolicy
-    public var refreshTokenLifetime: Int
-    /// Seconds a login's refresh family lives, however often it is refreshed.
-    public var refreshFamilyLifetime: Int
-    /// With push revocation: how long the revocation channel may go unconfirmed (no PING
-    /// answered on it) before the node refuses access tokens with 503 and is not ready.
-    public var revocationMaxStaleness: TimeAmount
     public var bcryptCost: UInt8
+    /// Password checks (bcrypt) at once, and waiting; a login past both gets 503.
+    public var passwordCheckConcurrency: Int
+    public var passwordCheckQueue: Int
+    /// Take a login's client address from the last `X-Forwarded-For` entry (the one the node's
+    /// own proxy appended) instead of the TCP peer.
+    public var trustForwardedFor: Bool
     public var secureCookies: Bool
     public var idleTimeout: TimeAmount
     /// From a connection's start or its last response until its next request is wholly
@@ -77,6 +82,10 @@ public struct NodeConfiguration: Sendable {
         bcryptCost: UInt8 = UInt8(Defaults.bcryptCost),
         loginAttemptLimit: Int = Defaults.loginAttemptLimit,
         loginAttemptWindow: Int = Defaults.loginAttemptWindow,
+        loginAddressLimit: Int = Defaults.loginAddressLimit,
+        passwordCheckConcurrency: Int = Defaults.passwordCheckConcurrency,
+        passwordCheckQueue: Int = Defaults.passwordCheckQueue,
+        trustForwardedFor: Bool = false,
         secureCookies: Bool = false,
         idleTimeout: TimeAmount = .seconds(Int64(Defaults.idleTimeoutSeconds)),
         requestTimeout: TimeAmount = .seconds(Int64(Defaults.requestTimeoutSeconds)),
@@ -90,13 +99,15 @@ public struct NodeConfiguration: Sendable {
         self.keyRing = keyRing
         self.issuer = issuer
         self.audience = audience
-        self.refreshTokenLifetime = refreshTokenLifetime
-        self.refreshFamilyLifetime = refreshFamilyLifetime
         self.policy = AuthPolicy(
-            accessTokenLifetime: accessTokenLifetime, clockLeeway: clockLeeway, sessionIdleTimeout: sessionIdleTimeout,
+            accessTokenLifetime: accessTokenLifetime, refreshTokenLifetime: refreshTokenLifetime,
+            refreshFamilyLifetime: refreshFamilyLifetime, clockLeeway: clockLeeway, sessionIdleTimeout: sessionIdleTimeout,
             sessionAbsoluteLifetime: sessionAbsoluteLifetime, loginAttemptLimit: loginAttemptLimit,
-            loginAttemptWindow: loginAttemptWindow, revocation: revocation)
-        self.revocationMaxStaleness = revocationMaxStaleness
+            loginAttemptWindow: loginAttemptWindow, loginAddressLimit: loginAddressLimit, revocation: revocation,
+            revocationMaxStaleness: revocationMaxStaleness)
+        self.passwordCheckConcurrency = passwordCheckConcurrency
+        self.passwordCheckQueue = passwordCheckQueue
+        self.trustForwardedFor = trustForwardedFor
         self.bcryptCost = bcryptCost
         self.secureCookies = secureCookies
         self.idleTimeout = idleTimeout

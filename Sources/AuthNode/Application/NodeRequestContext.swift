@@ -1,17 +1,21 @@
 import AuthCore
 import Hummingbird
 import HummingbirdAuth
+import NIOCore
 
-public struct NodeRequestContext: AuthRequestContext, RequestContext {
+public struct NodeRequestContext: AuthRequestContext, RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: Identity?
     /// Read from the headers once, by the outermost middleware.
     public var credential: Credential
+    /// The TCP peer: a login's client address, unless the node trusts its proxy's `X-Forwarded-For`.
+    public var remoteAddress: SocketAddress?
 
     public init(source: Source) {
         coreContext = .init(source: source)
         identity = nil
         credential = .none
+        remoteAddress = source.channel.remoteAddress
     }
 
     /// docs/api.md: bodies over 16 KiB get 413.

@@ -1,5 +1,6 @@
 import AuthCore
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdAuth
 
@@ -8,6 +9,7 @@ import HummingbirdAuth
 struct AuthRoutes {
     let authentication: Authentication
     let secureCookies: Bool
+    let trustForwardedFor: Bool
 
     struct LoginRequest: Decodable {
         var username: String
@@ -46,7 +48,9 @@ struct AuthRoutes {
 
     func login(_ request: Request, context: NodeRequestContext) async throws -> Response {
         let body = try await request.decode(as: LoginRequest.self, context: context)
-        switch try await authentication.login(username: body.username, password: body.password, mode: body.mode) {
+        switch try await authentication.login(
+            username: body.username, password: body.password, mode: body.mode, clientAddress: clientAddress(request, context))
+        {
         case .session(let id, let user, let expiresIn, let cookieLifetime):
             var response = try SessionResponse(expires_in: expiresIn, user: user).response(from: request, context: context)
             response.headers[.setCookie] = sessionCookie(id, maxAge: cookieLifetime)
@@ -72,6 +76,19 @@ struct AuthRoutes {
         let identity = try context.requireIdentity()
         try await authentication.logoutAll(identity)
         return clearingTheSessionCookie(of: identity)
+    }
+
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
+
+    /// The TCP peer's address or, behind a trusted proxy, the last `X-Forwarded-For` entry: the
+    /// one that proxy appended (entries before it are whatever the client sent).
+    private func clientAddress(_ request: Request, _ context: NodeRequestContext) -> String? {
+        if trustForwardedFor, let forwarded = request.headers[values: Self.forwardedFor].last,
+            let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty
+        {
+            return last
+        }
+        return context.remoteAddress?.ipAddress
     }
 
     /// 204, and a session's cookie cleared.
