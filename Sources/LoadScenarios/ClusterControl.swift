@@ -54,6 +54,9 @@ public struct ScriptedCluster: ClusterControl {
         case .stopRedis: verb = ["stop-redis"]
         case .startRedis: verb = ["start-redis"]
         case .redisLatency(let delay): verb = ["redis-latency", delay]
+        case .killFeed: verb = ["kill-feed"]
+        case .stallFeed: verb = ["stall-feed"]
+        case .resumeFeed: verb = ["resume-feed"]
         case .rotateKey: verb = ["rotate-key"]
         case .revokeUser, .changeRole: return EventOutcome(ok: false, detail: "\(action) goes through the nodes' API, not scripts/cluster")
         }

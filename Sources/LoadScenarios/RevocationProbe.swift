@@ -3,10 +3,18 @@ import LoadEngine
 import LoadReports
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 /// A user logged in on the first node in both modes before the run; at the event, logout-all
-/// there, then every node polled with both credentials until it refuses them.
+/// there, then every node polled with both credentials until it refuses them (any answer but
+/// 200: a node whose revocation list is stale answers 503), counting the requests still
+/// accepted after logout-all answered.
 struct RevocationProbe: Sendable {
+    /// Requests with the revoked credential that a node still answered 200, by mode.
+    final class Accepted: Sendable {
+        let counts = Mutex<[AuthMode: Int]>([:])
+    }
+
     let user: String
     let session: (name: String, value: String)
     let token: (name: String, value: String)
@@ -35,9 +43,14 @@ struct RevocationProbe: Sendable {
         } catch {
             return EventOutcome(ok: false, detail: "logout-all of \(user) failed: \(error)")
         }
+        let accepted = Accepted()
         let refusedAt = await NodeWatch.slowest(
             watching: [(.session, session), (.jwt, token)], nodes: nodes, group: group, from: start, deadline: deadline
-        ) { _, response in response.status == 401 }
+        ) { [accepted] mode, response in
+            guard response.status == 200 else { return true }
+            accepted.counts.withLock { $0[mode, default: 0] += 1 }
+            return false
+        }
         var values: [String: Double] = [:]
         var parts: [String] = []
         var ok = true
@@ -47,8 +60,11 @@ struct RevocationProbe: Sendable {
                 parts.append("\(mode) still accepted by some node after \(deadline.nanoseconds / 1_000_000_000) s")
                 continue
             }
+            let stillAccepted = accepted.counts.withLock { $0[mode] ?? 0 }
             values["\(mode.rawValue)_revoked_s"] = NodeWatch.rounded(slowest)
-            parts.append("\(mode) refused by all \(nodes.count) nodes after \(ConsoleTable.micros(UInt64(slowest.seconds * 1e6)))")
+            values["\(mode.rawValue)_accepted_after_revocation"] = Double(stillAccepted)
+            parts.append("\(mode) refused by all \(nodes.count) nodes after \(ConsoleTable.micros(UInt64(slowest.seconds * 1e6)))"
+                + " (\(stillAccepted) request(s) accepted after logout-all answered)")
         }
         return EventOutcome(ok: ok, detail: "logout-all of \(user): " + parts.joined(separator: "; "), values: values)
     }

@@ -34,6 +34,11 @@ public struct Scenario: Sendable {
         case stopRedis
         case startRedis
         case redisLatency(String)
+        /// CLIENT KILL TYPE pubsub: every node's revocation feed closed (they resubscribe).
+        case killFeed
+        /// The delay proxy holds the subscribed connections' bytes without closing them.
+        case stallFeed
+        case resumeFeed
         /// Logout-all for this user, then how long until every node refuses its session and its token.
         case revokeUser(String)
         /// An admin gives this user another role, then how long until every node sees it.
@@ -47,6 +52,9 @@ public struct Scenario: Sendable {
             case .stopRedis: "stop Redis"
             case .startRedis: "start Redis"
             case .redisLatency(let delay): "Redis latency \(delay)"
+            case .killFeed: "kill the revocation feed"
+            case .stallFeed: "stall the revocation feed"
+            case .resumeFeed: "resume the revocation feed"
             case .revokeUser(let user): "revoke \(user)"
             case .changeRole(let user, let role, _): "make \(user) a \(role)"
             case .rotateKey: "rotate the signing key"
@@ -296,6 +304,10 @@ private struct ScenarioParser {
                 _ = try duration(value, "delay")
                 guard scenario.cluster.redisProxy else { throw Invalid(line: line(doNode), reason: "redis_latency needs cluster.redis_proxy: true") }
                 action = .redisLatency(value.scalar?.string ?? "")
+            case "kill_feed": action = .killFeed
+            case "stall_feed", "resume_feed":
+                guard scenario.cluster.redisProxy else { throw Invalid(line: line(doNode), reason: "\(try string(doNode, "do")) needs cluster.redis_proxy: true") }
+                action = try string(doNode, "do") == "stall_feed" ? .stallFeed : .resumeFeed
             case "revoke_user": action = .revokeUser(try keys["user"].map { value throws(Invalid) in try string(value, "user") } ?? "user\(scenario.users + 1)")
             case "change_role":
                 let role = try keys["role"].map { value throws(Invalid) in try string(value, "role") } ?? "reader"
@@ -305,7 +317,7 @@ private struct ScenarioParser {
                     role: role, admin: try keys["admin"].map { value throws(Invalid) in try string(value, "admin") } ?? "admin1")
             case "rotate_key": action = .rotateKey
             case let other:
-                throw Invalid(line: line(doNode), reason: "unknown event '\(other)'; expected kill_node, start_node, stop_redis, start_redis, redis_latency, revoke_user, change_role or rotate_key")
+                throw Invalid(line: line(doNode), reason: "unknown event '\(other)'; expected kill_node, start_node, stop_redis, start_redis, redis_latency, kill_feed, stall_feed, resume_feed, revoke_user, change_role or rotate_key")
             }
             return Scenario.Event(at: at, action: action)
         }

@@ -126,7 +126,7 @@ public struct ScenarioRunner: Sendable {
                 user: user, role: role, admin: admin, password: password, nodes: nodes, group: group,
                 deadline: .seconds(Int64(scenario.cluster.accessTokenTTL) + 10))
             return LoadRunner.TimedEvent(at: event.at, name: name) { await probe.changeAndWatch() }
-        case .killNode, .startNode, .stopRedis, .startRedis, .redisLatency, .rotateKey:
+        case .killNode, .startNode, .stopRedis, .startRedis, .redisLatency, .killFeed, .stallFeed, .resumeFeed, .rotateKey:
             let cluster = self.cluster
             return LoadRunner.TimedEvent(at: event.at, name: name) { await cluster.carryOut(event.action) }
         }

@@ -6,7 +6,9 @@ import Synchronization
 
 /// A TCP proxy that holds every chunk for a delay (plus jitter) in each direction before
 /// passing it on, never reordering bytes: it puts a node "a network away" from Redis on
-/// loopback. The delay can be changed while it runs (the control port of the CLI).
+/// loopback. The delay can be changed while it runs (the control port of the CLI), and the
+/// connections that subscribed (a node's revocation feed) can be stalled: nothing forwarded
+/// either way, nothing closed, as a half-open link looks.
 public final class DelayProxy: Sendable {
     public struct Delay: Sendable, Equatable, CustomStringConvertible {
         public var base: TimeAmount
@@ -33,6 +35,7 @@ public final class DelayProxy: Sendable {
     public let upstreamPort: Int
     private let delayBox: Mutex<Delay>
     private let group: any EventLoopGroup
+    private let feedStalled = Atomic(false)
 
     public init(upstreamHost: String, upstreamPort: Int, delay: Delay, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.upstreamHost = upstreamHost
@@ -44,6 +47,12 @@ public final class DelayProxy: Sendable {
     public var delay: Delay {
         get { delayBox.withLock { $0 } }
         set { delayBox.withLock { $0 = newValue } }
+    }
+
+    /// While true, connections that sent SUBSCRIBE forward nothing (their bytes wait).
+    public var isFeedStalled: Bool {
+        get { feedStalled.load(ordering: .relaxed) }
+        set { feedStalled.store(newValue, ordering: .relaxed) }
     }
 
     /// Starts listening; returns the bound channel (its `localAddress` has the port).
@@ -65,21 +74,27 @@ public final class DelayProxy: Sendable {
             .connect(host: upstreamHost, port: upstreamPort)
             .flatMapThrowing { upstream in
                 let delay: @Sendable () -> TimeAmount = { self.delay.sample() }
-                try inbound.pipeline.syncOperations.addHandler(DelayedRelay(peer: upstream, delay: delay))
-                try upstream.pipeline.syncOperations.addHandler(DelayedRelay(peer: inbound, delay: delay))
+                let link = RelayLink(isFeedStalled: { self.isFeedStalled })
+                try inbound.pipeline.syncOperations.addHandler(DelayedRelay(peer: upstream, delay: delay, link: link, fromClient: true))
+                try upstream.pipeline.syncOperations.addHandler(DelayedRelay(peer: inbound, delay: delay, link: link, fromClient: false))
                 inbound.read()
             }
             .flatMapError { error in inbound.close().flatMapThrowing { throw error } }
     }
 
     /// Applies a control line: `delay 2ms`, `delay 1ms jitter 0.2ms`; answers `ok <delay>`,
-    /// or `error <reason>`. `get` answers the current delay.
+    /// or `error <reason>`. `get` answers the current delay; `stall feed` and `resume feed`
+    /// stop and restart forwarding on the subscribed connections.
     public func control(_ line: String) -> String {
         let words = line.split(separator: " ").map(String.init)
         if words == ["get"] { return "ok \(delay)" }
+        if words == ["stall", "feed"] || words == ["resume", "feed"] {
+            isFeedStalled = words[0] == "stall"
+            return isFeedStalled ? "ok feed stalled" : "ok feed resumed"
+        }
         guard words.count == 2 || (words.count == 4 && words[2] == "jitter"), words[0] == "delay",
             let base = DurationText.parse(words[1]), let jitter = words.count == 4 ? DurationText.parse(words[3]) : .zero
-        else { return "error expected 'delay 2ms' or 'delay 2ms jitter 0.2ms' or 'get'" }
+        else { return "error expected 'delay 2ms', 'delay 2ms jitter 0.2ms', 'get', 'stall feed' or 'resume feed'" }
         delay = Delay(base: base, jitter: jitter)
         return "ok \(delay)"
     }
@@ -96,12 +111,17 @@ final class DelayedRelay: ChannelInboundHandler, RemovableChannelHandler {
 
     private let peer: any Channel
     private let delay: @Sendable () -> TimeAmount
+    private let link: RelayLink
+    private let fromClient: Bool
+    private var chunksSeen = 0
     private var waiting = CircularBuffer<(due: NIODeadline, bytes: ByteBuffer)>()
     private var closeWhenWritten = false
 
-    init(peer: any Channel, delay: @escaping @Sendable () -> TimeAmount) {
+    init(peer: any Channel, delay: @escaping @Sendable () -> TimeAmount, link: RelayLink, fromClient: Bool) {
         self.peer = peer
         self.delay = delay
+        self.link = link
+        self.fromClient = fromClient
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -110,8 +130,15 @@ final class DelayedRelay: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data)
+        // A subscriber says so in its first few commands; later chunks of a command connection
+        // are not searched.
+        if fromClient, !link.isSubscriber, chunksSeen < 8 {
+            chunksSeen += 1
+            link.isSubscriber = bytes.readableBytesView.firstRange(of: "SUBSCRIBE".utf8) != nil
+        }
         let due = max(NIODeadline.now() + delay(), waiting.last?.due ?? .uptimeNanoseconds(0))
-        waiting.append((due, unwrapInboundIn(data)))
+        waiting.append((due, bytes))
         // With chunks already waiting, their timer is set and will come to this one.
         if waiting.count == 1 { writeDue(on: context.eventLoop) }
     }
@@ -135,6 +162,10 @@ final class DelayedRelay: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Writes, in order, every chunk whose time has come; sets the timer for the next one.
     private func writeDue(on eventLoop: any EventLoop) {
+        if link.isSubscriber, link.isFeedStalled() {
+            eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(20)) { self.writeDue(on: eventLoop) }
+            return
+        }
         let now = NIODeadline.now()
         var wrote = false
         while let first = waiting.first, first.due <= now {
@@ -147,6 +178,16 @@ final class DelayedRelay: ChannelInboundHandler, RemovableChannelHandler {
         } else if closeWhenWritten {
             peer.close(promise: nil)
         }
+    }
+}
+
+/// What the two relays of one proxied connection share (both run on its event loop).
+final class RelayLink {
+    var isSubscriber = false
+    let isFeedStalled: @Sendable () -> Bool
+
+    init(isFeedStalled: @escaping @Sendable () -> Bool) {
+        self.isFeedStalled = isFeedStalled
     }
 }
 

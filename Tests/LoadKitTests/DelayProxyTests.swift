@@ -67,6 +67,38 @@ import Testing
         }
     }
 
+    /// `stall feed` holds every byte of the connections that subscribed, both ways, and closes
+    /// nothing; other connections go on; `resume feed` lets the held bytes through in order.
+    @Test func aStalledFeedHoldsOnlyTheSubscribersAndClosesNothing() async throws {
+        try await withProxy(delay: .init(base: .zero)) { port, proxy in
+            let channel = "feed-test-\(UUID().uuidString)"
+            let subscriber = try RawConnection(port: port)
+            _ = await subscriber.send("SUBSCRIBE \(channel)\r\n")
+            guard case .bytes(let confirmation) = await subscriber.receive(timeout: .seconds(10)) else {
+                Issue.record("no SUBSCRIBE confirmation")
+                return
+            }
+            #expect(String(decoding: confirmation, as: UTF8.self).contains("subscribe"))
+            let commands = try RawConnection(port: port)
+
+            #expect(proxy.control("stall feed") == "ok feed stalled")
+            _ = await commands.send("PUBLISH \(channel) held-message\r\n")
+            #expect(await commands.receive(timeout: .seconds(10)) == .bytes(Array(":1\r\n".utf8)), "the publisher's connection was held")
+            _ = await subscriber.send("PING\r\n")
+            // Held, not lost: while stalled nothing can reach the subscriber, however long it waits.
+            #expect(await subscriber.receive(timeout: .milliseconds(300)) == .nothingYet)
+
+            #expect(proxy.control("resume feed") == "ok feed resumed")
+            var received = ""
+            while !received.contains("held-message") || !received.contains("pong") {
+                guard case .bytes(let bytes) = await subscriber.receive(timeout: .seconds(10)) else { break }
+                received += String(decoding: bytes, as: UTF8.self)
+            }
+            #expect(received.contains("held-message") && received.contains("pong"), "\(received)")
+            #expect(received.range(of: "held-message")!.lowerBound < received.range(of: "pong")!.lowerBound)
+        }
+    }
+
     @Test func theControlLineChangesTheDelay() async throws {
         try await withProxy(delay: .init(base: .zero)) { port, proxy in
             // Lower bounds only: on a busy machine a round trip can take long, never shorter than its

@@ -74,6 +74,7 @@ import Testing
         ("name: x\nload:\n  phases:\n    - {duration: 1s}\nevents:\n  - {at: 5s, do: stop_redis}\n", 6, "falls after the phases end"),
         ("name: x\nload:\n  phases:\n    - {duration: 9s}\nevents:\n  - {at: 1s, do: explode}\n", 6, "unknown event 'explode'"),
         ("name: x\nload:\n  phases:\n    - {duration: 9s}\nevents:\n  - {at: 1s, do: redis_latency, delay: 1ms}\n", 6, "needs cluster.redis_proxy: true"),
+        ("name: x\nload:\n  phases:\n    - {duration: 9s}\nevents:\n  - {at: 1s, do: stall_feed}\n", 6, "stall_feed needs cluster.redis_proxy: true"),
         ("name: x\nload:\n  phases:\n    - {duration: 9s}\nevents:\n  - {at: 1s, do: kill_node, node: 7}\n", 6, "node must be a whole number from 1 to 3"),
         ("name: x\nload:\n  phases:\n    - {duration: 9s}\nexpect:\n  jwt: [fast]\n", 6, "'fast': expected"),
         ("name: x\nload:\n  phases:\n    - {duration: 9s}\nevents:\n  - {at: 1s, do: change_role, role: owner}\n", 6, "role must be reader, writer or admin"),
