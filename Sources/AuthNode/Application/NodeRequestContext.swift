@@ -8,15 +8,19 @@ public struct NodeRequestContext: AuthRequestContext, RequestContext, RemoteAddr
     public var identity: Identity?
     /// Read from the headers once, by the outermost middleware.
     public var credential: Credential
-    /// The TCP peer: a login's client address, unless the node trusts its proxy's `X-Forwarded-For`.
-    public var remoteAddress: SocketAddress?
+    /// The connection, for its peer's address; read only when asked (a login), since the
+    /// channel hands its address out under a lock.
+    private let channel: any Channel
 
     public init(source: Source) {
         coreContext = .init(source: source)
         identity = nil
         credential = .none
-        remoteAddress = source.channel.remoteAddress
+        channel = source.channel
     }
+
+    /// The TCP peer: a login's client address, unless the node trusts its proxy's `X-Forwarded-For`.
+    public var remoteAddress: SocketAddress? { channel.remoteAddress }
 
     /// docs/api.md: bodies over 16 KiB get 413.
     public var maxUploadSize: Int { APILimits.maximumBodySize }
