@@ -27,14 +27,10 @@ public struct Authentication: Sendable {
     /// What a role change reached: the user's live sessions, and the refresh families whose
     /// access tokens were revoked (their logins go on in new families).
     public struct RoleChange: Sendable, Equatable {
-        public var user: String
-        public var role: Role
         public var sessions: Int
         public var tokenFamilies: Int
 
-        public init(user: String, role: Role, sessions: Int, tokenFamilies: Int) {
-            self.user = user
-            self.role = role
+        public init(sessions: Int, tokenFamilies: Int) {
             self.sessions = sessions
             self.tokenFamilies = tokenFamilies
         }
@@ -150,7 +146,7 @@ public struct Authentication: Sendable {
         for family in renewedFamilies {
             try await publish(Revocation(.family(family), until: until))
         }
-        return RoleChange(user: username, role: role, sessions: changedSessions, tokenFamilies: renewedFamilies.count)
+        return RoleChange(sessions: changedSessions, tokenFamilies: renewedFamilies.count)
     }
 
     public func refresh(_ token: String, logger: Logger) async throws -> TokenGrant {

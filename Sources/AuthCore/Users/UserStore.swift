@@ -32,8 +32,8 @@ public final class InMemoryUserStore: UserStore {
 
     public func changeRole(of username: String, to role: Role) async throws -> Bool {
         users.withLock { users in
-            guard let user = users[username] else { return false }
-            users[username] = UserRecord(username: username, name: user.claims.name, role: role, passwordHash: user.passwordHash)
+            guard users[username] != nil else { return false }
+            users[username]?.claims.role = role
             return true
         }
     }

@@ -28,8 +28,9 @@ struct AdminRoutes {
         guard let role = Role(rawValue: body.role) else {
             throw APIError.badRequest("role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let change = try await authentication.changeRole(of: context.parameters.get("name") ?? "", to: role, by: identity)
-        return try RoleResponse(sub: change.user, role: change.role, sessions: change.sessions, token_families: change.tokenFamilies)
+        let username = context.parameters.get("name") ?? ""
+        let change = try await authentication.changeRole(of: username, to: role, by: identity)
+        return try RoleResponse(sub: username, role: role, sessions: change.sessions, token_families: change.tokenFamilies)
             .response(from: request, context: context)
     }
 }
