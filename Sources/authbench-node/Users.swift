@@ -64,7 +64,7 @@ struct Users: AsyncParsableCommand {
         @Option(help: "Prefix of every Redis key.") var keyPrefix = NodeConfiguration.Defaults.keyPrefix
 
         func validate() throws {
-            guard (1...128).contains(name.utf8.count) else { throw ValidationError("the username must be 1 to 128 bytes") }
+            if let problem = UserRecord.problem(withUsername: name) { throw ValidationError(problem) }
             guard (4...31).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be from 4 to 31") }
         }
 

@@ -83,8 +83,9 @@ public struct Authentication: Sendable {
     /// Logs `username` in; `clientAddress`, when known, is counted against the per-address
     /// limit of failed logins.
     public func login(username: String, password: String, mode: String, clientAddress: String? = nil) async throws -> LoginGrant {
-        guard (1...128).contains(username.utf8.count) else { throw Failure.invalidRequest("the username must be 1 to 128 bytes") }
-        if let problem = PasswordHasher.problem(with: password) { throw Failure.invalidRequest(problem) }
+        if let problem = UserRecord.problem(withUsername: username) ?? PasswordHasher.problem(with: password) {
+            throw Failure.invalidRequest(problem)
+        }
         guard mode == "session" || mode == "jwt" else { throw Failure.unsupportedMode }
         // Counted before the password is checked, so concurrent guesses get at most the limit of checks.
         let address = policy.loginAddressLimit > 0 ? clientAddress.map(LoginAttemptSubject.address) : nil
@@ -138,7 +139,7 @@ public struct Authentication: Sendable {
     /// keep the old role until they expire.
     public func changeRole(of username: String, to role: Role, by identity: Identity) async throws -> RoleChange {
         guard identity.user.role == .admin else { throw Failure.forbidden("only an admin may change a user's role") }
-        guard (1...128).contains(username.utf8.count) else { throw Failure.invalidRequest("the username must be 1 to 128 bytes") }
+        if let problem = UserRecord.problem(withUsername: username) { throw Failure.invalidRequest(problem) }
         guard try await users.changeRole(of: username, to: role) else { throw Failure.unknownUser }
         let changedSessions = try await sessions.store.changeRole(uid: username, to: role)
         let renewedFamilies = try await refreshTokens.renewAll(uid: username)

@@ -22,6 +22,11 @@ public struct UserClaims: Codable, Sendable, Hashable {
 
 /// A stored user. `passwordHash` is bcrypt; the password itself is never stored.
 public struct UserRecord: Sendable, Hashable {
+    /// Why `username` cannot be a username, or nil when it can.
+    public static func problem(withUsername username: String) -> String? {
+        (1...128).contains(username.utf8.count) ? nil : "the username must be 1 to 128 bytes"
+    }
+
     public var username: String
     public var claims: UserClaims
     public var passwordHash: String
