@@ -61,7 +61,7 @@ struct RevocationProbe: Sendable {
                 continue
             }
             let stillAccepted = accepted.counts.withLock { $0[mode] ?? 0 }
-            values["\(mode.rawValue)_revoked_s"] = NodeWatch.rounded(slowest)
+            values[Scenario.Expectation.EventMeasure.revoked.valueName(mode)] = NodeWatch.rounded(slowest)
             values["\(mode.rawValue)_accepted_after_revocation"] = Double(stillAccepted)
             parts.append("\(mode) refused by all \(nodes.count) nodes after \(ConsoleTable.micros(UInt64(slowest.seconds * 1e6)))"
                 + " (\(stillAccepted) request(s) accepted after logout-all answered)")

@@ -60,7 +60,7 @@ struct RoleChangeProbe: Sendable {
                 parts.append("\(mode): some node had not \(mode == .jwt ? "refused the old token" : "seen the new role") after \(deadline.nanoseconds / 1_000_000_000) s")
                 continue
             }
-            values["\(mode.rawValue)_demoted_s"] = NodeWatch.rounded(slowest)
+            values[Scenario.Expectation.EventMeasure.demoted.valueName(mode)] = NodeWatch.rounded(slowest)
             parts.append("\(mode): all \(nodes.count) nodes \(seen) after \(ConsoleTable.micros(UInt64(slowest.seconds * 1e6)))")
         }
         do {

@@ -73,10 +73,20 @@ public struct Scenario: Sendable {
         public enum Kind: Sendable {
             case threshold(Threshold)
             case relogins(max: Int)
-            case revoked(within: TimeAmount)
-            /// Every node saw a role change: sessions carry the new role, tokens issued before are refused.
-            case demoted(within: TimeAmount)
+            /// The slowest time an event measured, on every node, was under `within`.
+            case caughtUp(EventMeasure, within: TimeAmount)
             case status(code: Int, atLeast: Int)
+        }
+
+        /// What a probed event times until every node has caught up with it.
+        public enum EventMeasure: String, Sendable, CaseIterable {
+            /// Logout-all: every node refuses the user's credential.
+            case revoked
+            /// A role change: sessions carry the new role, tokens issued before are refused.
+            case demoted
+
+            /// The event value a probe records for `mode` and the claim reads: `jwt_revoked_s`.
+            func valueName(_ mode: AuthMode) -> String { "\(mode.rawValue)_\(rawValue)_s" }
         }
 
         public var mode: AuthMode
@@ -294,7 +304,8 @@ private struct ScenarioParser {
                 return try integer(value, "node", in: 1...scenario.cluster.nodes)
             }
             let action: Scenario.Action
-            switch try string(doNode, "do") {
+            let verb = try string(doNode, "do")
+            switch verb {
             case "kill_node": action = .killNode(try node("kill_node"))
             case "start_node": action = .startNode(try node("start_node"))
             case "stop_redis": action = .stopRedis
@@ -306,8 +317,8 @@ private struct ScenarioParser {
                 action = .redisLatency(value.scalar?.string ?? "")
             case "kill_feed": action = .killFeed
             case "stall_feed", "resume_feed":
-                guard scenario.cluster.redisProxy else { throw Invalid(line: line(doNode), reason: "\(try string(doNode, "do")) needs cluster.redis_proxy: true") }
-                action = try string(doNode, "do") == "stall_feed" ? .stallFeed : .resumeFeed
+                guard scenario.cluster.redisProxy else { throw Invalid(line: line(doNode), reason: "\(verb) needs cluster.redis_proxy: true") }
+                action = verb == "stall_feed" ? .stallFeed : .resumeFeed
             case "revoke_user": action = .revokeUser(try keys["user"].map { value throws(Invalid) in try string(value, "user") } ?? "user\(scenario.users + 1)")
             case "change_role":
                 let role = try keys["role"].map { value throws(Invalid) in try string(value, "role") } ?? "reader"
@@ -344,13 +355,11 @@ private struct ScenarioParser {
             guard let limit = Int(compact.dropFirst(10)) else { throw Invalid(line: line, reason: "'\(text)': relogins takes a whole number") }
             return .relogins(max: limit)
         }
-        if compact.hasPrefix("revoked<") {
-            guard let limit = DurationText.parse(String(compact.dropFirst(8))) else { throw Invalid(line: line, reason: "'\(text)': revoked takes a duration like 1s") }
-            return .revoked(within: limit)
-        }
-        if compact.hasPrefix("demoted<") {
-            guard let limit = DurationText.parse(String(compact.dropFirst(8))) else { throw Invalid(line: line, reason: "'\(text)': demoted takes a duration like 1s") }
-            return .demoted(within: limit)
+        for measure in Scenario.Expectation.EventMeasure.allCases where compact.hasPrefix(measure.rawValue + "<") {
+            guard let limit = DurationText.parse(String(compact.dropFirst(measure.rawValue.count + 1))) else {
+                throw Invalid(line: line, reason: "'\(text)': \(measure.rawValue) takes a duration like 1s")
+            }
+            return .caughtUp(measure, within: limit)
         }
         if compact.hasPrefix("status"), let range = compact.range(of: ">="), let code = Int(compact[compact.index(compact.startIndex, offsetBy: 6)..<range.lowerBound]),
             let count = Int(compact[range.upperBound...])

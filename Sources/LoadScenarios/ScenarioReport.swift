@@ -42,18 +42,17 @@ public enum ScenarioReport {
             case .status(let code, let atLeast):
                 let count = runs.reduce(0) { $0 + ($1.1.status_counts[String(code)] ?? 0) }
                 return Verdict(claim: expectation.description, holds: count >= atLeast, detail: "\(count) response(s) with status \(code)")
-            case .revoked(let within):
-                let times = events.compactMap { $0.values?["\(mode.rawValue)_revoked_s"] }
-                guard let slowest = times.max() else {
-                    return Verdict(claim: expectation.description, holds: false, detail: "no revocation was measured for \(mode.rawValue)")
+            case .caughtUp(let measure, let within):
+                let (event, caughtUp) = switch measure {
+                case .revoked: ("revocation", "refused by every node")
+                case .demoted: ("role change", "every node had taken the change")
                 }
-                return Verdict(claim: expectation.description, holds: slowest < Double(within.nanoseconds) / 1e9, detail: "refused by every node after \(SVGChart.number(slowest * 1000)) ms")
-            case .demoted(let within):
-                let times = events.compactMap { $0.values?["\(mode.rawValue)_demoted_s"] }
-                guard let slowest = times.max() else {
-                    return Verdict(claim: expectation.description, holds: false, detail: "no role change was measured for \(mode.rawValue)")
+                guard let slowest = events.compactMap({ $0.values?[measure.valueName(mode)] }).max() else {
+                    return Verdict(claim: expectation.description, holds: false, detail: "no \(event) was measured for \(mode.rawValue)")
                 }
-                return Verdict(claim: expectation.description, holds: slowest < Double(within.nanoseconds) / 1e9, detail: "every node had taken the change after \(SVGChart.number(slowest * 1000)) ms")
+                return Verdict(
+                    claim: expectation.description, holds: slowest < Double(within.nanoseconds) / 1e9,
+                    detail: "\(caughtUp) after \(SVGChart.number(slowest * 1000)) ms")
             }
         }
     }
