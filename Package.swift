@@ -8,7 +8,7 @@ let package = Package(
         .library(name: "RedisClient", targets: ["RedisClient"]),
         .library(name: "AuthCore", targets: ["AuthCore"]),
         .library(name: "AuthNode", targets: ["AuthNode"]),
-        .library(name: "LoadKit", targets: ["LoadEngine", "LoadReports", "LoadScenarios", "TCPDelayProxy"]),
+        .library(name: "LoadKit", targets: ["LoadEngine", "LoadCosts", "LoadReports", "LoadScenarios", "TCPDelayProxy"]),
         .executable(name: "authbench-node", targets: ["authbench-node"]),
         .executable(name: "authbench-load", targets: ["authbench-load"]),
         .executable(name: "redis-client-benchmark", targets: ["RedisClientBenchmark"]),
@@ -90,6 +90,14 @@ let package = Package(
             ]
         ),
         .target(
+            name: "LoadCosts",
+            dependencies: [
+                "LoadEngine",
+                "RedisClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "LoadReports",
             dependencies: ["LoadEngine"]
         ),
@@ -132,6 +140,8 @@ let package = Package(
             name: "authbench-load",
             dependencies: [
                 "LoadEngine",
+                "LoadCosts",
+                "RedisClient",
                 "LoadReports",
                 "LoadScenarios",
                 "TCPDelayProxy",
@@ -197,6 +207,8 @@ let package = Package(
             name: "LoadKitTests",
             dependencies: [
                 "LoadEngine",
+                "LoadCosts",
+                "RedisClient",
                 "LoadReports",
                 "LoadScenarios",
                 "TCPDelayProxy",
@@ -225,6 +237,7 @@ let package = Package(
                 "RedisClient",
                 "AuthFuzzing",
                 "LoadEngine",
+                "LoadCosts",
                 "LoadScenarios",
                 "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -30,7 +30,7 @@ public enum BenchReport {
     }
 
     /// Writes every step's report and the overview; returns the overview's path and the summary table.
-    public static func write(directory: URL) throws -> (report: URL, summary: String) {
+    public static func write(directory: URL, projection: CostReport.Projection = .standard) throws -> (report: URL, summary: String) {
         let steps = try steps(in: directory)
         guard !steps.isEmpty else {
             throw ReportWriter.ReportError(
@@ -55,9 +55,22 @@ public enum BenchReport {
             let chart = "\(step.folder)/latency-by-percentile.svg"
             if FileManager.default.fileExists(atPath: directory.appendingPathComponent(chart).path) { charts.append(chart) }
         }
+        let contenders = CostReport.perRequest(steps)
+        var costChart: String?
+        if !contenders.isEmpty {
+            let bars = contenders.map { contender in
+                SVGBarChart.Bar(
+                    name: contender.name, color: SVGChart.palette[contender.mode] ?? "#2ca02c", value: contender.clusterCPU,
+                    valueLabel: CostReport.micros(contender.clusterCPU))
+            }
+            let svg = SVGBarChart(title: "Cluster CPU per request (node + Redis + load balancer)", unit: "µs", bars: bars).render()
+            try svg.write(to: directory.appendingPathComponent("cost-per-request.svg"), atomically: true, encoding: .utf8)
+            costChart = "cost-per-request.svg"
+        }
+        let costs = CostReport.markdown(steps, operations: CostReport.operations(in: directory), projection: projection, chart: costChart)
         let setup = (try? String(contentsOf: directory.appendingPathComponent("setup.txt"), encoding: .utf8))
         let reportURL = directory.appendingPathComponent("report.md")
-        try markdown(steps, setup: setup, charts: charts).write(to: reportURL, atomically: true, encoding: .utf8)
+        try markdown(steps, setup: setup, charts: charts, costs: costs).write(to: reportURL, atomically: true, encoding: .utf8)
         return (reportURL, summaryTable(steps))
     }
 
@@ -75,7 +88,7 @@ public enum BenchReport {
         }
     }
 
-    static func markdown(_ steps: [Step], setup: String?, charts: [String]) -> String {
+    static func markdown(_ steps: [Step], setup: String?, charts: [String], costs: [String] = []) -> String {
         var lines = ["# AuthBench: sessions or JWTs?", ""]
         if let first = steps.first {
             let config = (steps.first { !$0.file.config.modes.contains(AuthMode.none) } ?? first).file.config
@@ -95,6 +108,7 @@ public enum BenchReport {
             + "Each step's own report, with its per-second charts and `.hgrm` files: "
             + steps.map { "[\($0.folder)](\($0.folder)/report.md)" }.joined(separator: ", ") + ".", ""]
         for chart in charts { lines += ["![\(chart)](\(chart))", ""] }
+        if !costs.isEmpty { lines += costs + [""] }
         return lines.joined(separator: "\n")
     }
 

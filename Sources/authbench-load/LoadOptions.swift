@@ -77,9 +77,9 @@ struct LoadOptions: ParsableArguments {
     }
 
     /// Runs `plan` with the live progress line on stderr.
-    func measure(_ plan: LoadPlan) async throws -> LoadResult {
+    func measure(_ plan: LoadPlan, meter: (any ResourceMeter)? = nil) async throws -> LoadResult {
         try await measureWithProgress(threads: try threads.count(), warmup: plan.warmup) { group, progress in
-            try await LoadRunner(plan: plan, group: group, progress: progress).run()
+            try await LoadRunner(plan: plan, group: group, progress: progress, meter: meter).run()
         }
     }
 }

@@ -9,6 +9,8 @@ final class FlakyServer: Sendable {
     let port: Int
     let requestsPerConnection: Int
     private let channels = Mutex<(server: Channel?, children: [Channel])>((nil, []))
+    /// Every byte read and written on its connections, and the responses written.
+    let traffic = Mutex<(received: Int, sent: Int, responses: Int)>((0, 0, 0))
 
     init(port: Int, requestsPerConnection: Int) {
         self.port = port
@@ -22,7 +24,7 @@ final class FlakyServer: Sendable {
             .childChannelInitializer { [self] channel in
                 self.channels.withLock { $0.children.append(channel) }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Responder(limit: limit))
+                    try channel.pipeline.syncOperations.addHandler(Responder(limit: limit, traffic: self))
                 }
             }
             .bind(host: "127.0.0.1", port: port).get()
@@ -45,18 +47,28 @@ final class FlakyServer: Sendable {
         typealias OutboundOut = ByteBuffer
 
         let limit: Int
+        let server: FlakyServer
         var answered = 0
         var pending: [UInt8] = []
 
-        init(limit: Int) { self.limit = limit }
+        init(limit: Int, traffic server: FlakyServer) {
+            self.limit = limit
+            self.server = server
+        }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            pending += Array(unwrapInboundIn(data).readableBytesView)
+            let bytes = unwrapInboundIn(data)
+            server.traffic.withLock { $0.received += bytes.readableBytes }
+            pending += Array(bytes.readableBytesView)
             while let end = pending.firstRange(of: Array("\r\n\r\n".utf8)) {
                 pending.removeSubrange(..<end.upperBound)
                 answered += 1
                 let last = answered >= limit
                 let response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n" + (last ? "Connection: close\r\n" : "") + "\r\nok"
+                server.traffic.withLock {
+                    $0.sent += response.utf8.count
+                    $0.responses += 1
+                }
                 context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: response)), promise: nil)
                 if last {
                     context.close(promise: nil)

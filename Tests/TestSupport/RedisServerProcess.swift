@@ -27,6 +27,9 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     public var url: String { "redis://127.0.0.1:\(port)" }
 
+    /// The running server's process id; nil when it is not running.
+    public var pid: Int32? { lock.withLock { process?.processIdentifier } }
+
     public init(extraArguments: [String] = []) throws {
         self.port = try LoopbackPort.free()
         self.directory = FileManager.default.temporaryDirectory

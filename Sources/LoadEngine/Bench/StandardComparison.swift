@@ -47,6 +47,9 @@ public struct StandardComparison: Sendable {
         return Step(folder: folder("open-loop"), plan: plan)
     }
 
+    /// Where the logins, refreshes and logouts measured after the load steps go.
+    public var operationsFolder: String { folder("operations") }
+
     private func folder(_ name: String) -> String {
         guard let label = base.label, !label.isEmpty else { return name }
         let slug = label.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }

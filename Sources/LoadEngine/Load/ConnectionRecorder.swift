@@ -26,6 +26,10 @@ public struct ConnectionRecorder: Sendable {
     /// Logins again after an unexpected 401, and their latency.
     public var reloginLatency = ConnectionRecorder.makeHistogram()
     public var renewalFailures = 0
+    /// Bytes on the wire of the recorded requests and their responses, HTTP framing included
+    /// (TCP/IP headers not), as this connection wrote and read them.
+    public var requestBytes = 0
+    public var responseBytes = 0
 
     public struct SecondBucket: Sendable {
         public var requests = 0
@@ -56,6 +60,11 @@ public struct ConnectionRecorder: Sendable {
         }
     }
 
+    mutating func recordBytes(sent: Int, received: Int) {
+        requestBytes += sent
+        responseBytes += received
+    }
+
     mutating func recordFailure(_ cause: String, second: Int) {
         errors[cause, default: 0] += 1
         bucket(second) { $0.errors += 1 }
@@ -77,6 +86,8 @@ public struct ConnectionRecorder: Sendable {
         refreshLatency.add(other.refreshLatency)
         reloginLatency.add(other.reloginLatency)
         renewalFailures += other.renewalFailures
+        requestBytes += other.requestBytes
+        responseBytes += other.responseBytes
         while perSecond.count < other.perSecond.count { perSecond.append(SecondBucket()) }
         for (index, bucket) in other.perSecond.enumerated() {
             perSecond[index].requests += bucket.requests

@@ -63,6 +63,9 @@ final class LoadConnectionHandler: ChannelInboundHandler {
     private var sentAt = NIODeadline.uptimeNanoseconds(0)
     private var inFlight = false
     private var isDone = false
+    /// The in-flight request's size, and what has arrived of its response so far.
+    private var requestBytes = 0
+    private var responseBytes = 0
 
     /// One virtual user's request, kept current by refreshes and re-logins.
     private struct UserSlot {
@@ -95,6 +98,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = unwrapInboundIn(data)
+        responseBytes += bytes.readableBytes
         do {
             try scanner.feed(&bytes) { status, closes in
                 responseEnded(status: status, closes: closes, context: context)
@@ -114,6 +118,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
             recorder.recordResponse(
                 status: status, latencyMicros: latency, uncorrectedMicros: Self.micros(now - sentAt),
                 second: second(of: intendedStart), isError: isError)
+            recorder.recordBytes(sent: requestBytes, received: responseBytes)
             if plan.progress != nil {
                 progressRequests += 1
                 if isError { progressErrors += 1 }
@@ -212,6 +217,8 @@ final class LoadConnectionHandler: ChannelInboundHandler {
         let request = slots[index].request
         inFlight = true
         sentAt = .now()
+        requestBytes = request.bytes.readableBytes
+        responseBytes = 0
         if case .closedLoop = plan.pacing {
             intendedStart = sentAt
         }

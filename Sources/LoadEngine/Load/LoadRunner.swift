@@ -13,15 +13,26 @@ public struct LoadRunner: Sendable {
     public let progress: LiveProgress?
     /// Actions at given times of the measured phase (stages end to end), while the load runs.
     public let events: [TimedEvent]
+    /// Sampled as each stage's measured phase starts and once its connections have stopped; nil for none.
+    public let meter: (any ResourceMeter)?
 
     public init(
         plan: LoadPlan, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, progress: LiveProgress? = nil,
-        events: [TimedEvent] = []
+        events: [TimedEvent] = [], meter: (any ResourceMeter)? = nil
     ) {
         self.plan = plan
         self.group = group
         self.progress = progress
         self.events = events.sorted { $0.at < $1.at }
+        self.meter = meter
+    }
+
+    /// The meter's sample at `moment`; nil without a meter or when sampling failed.
+    private func sample(at moment: NIODeadline) async -> (ResourceSample, NIODeadline)? {
+        guard let meter else { return nil }
+        try? await Task.sleep(for: .nanoseconds((moment - .now()).nanoseconds))
+        let taken = NIODeadline.now()
+        return (try? await meter.sample()).map { ($0, taken) }
     }
 
     public struct TimedEvent: Sendable {
@@ -102,6 +113,7 @@ public struct LoadRunner: Sendable {
             let isLast = stageIndex == plan.schedule.count - 1
             let due = events.filter { $0.at >= stageOffset && ($0.at < stageEnd || isLast) }
             async let stageEvents = perform(due, measureFrom: measureFrom, offset: stageOffset)
+            async let windowStart = sample(at: measureFrom)
 
             let outcomes = await withTaskGroup(of: (Int, ConnectionRecorder, [VirtualUser]).self) { drivers in
                 for index in 0..<plan.connections {
@@ -122,6 +134,11 @@ public struct LoadRunner: Sendable {
                 return await drivers.reduce(into: [(Int, ConnectionRecorder, [VirtualUser])]()) { $0.append($1) }
             }
             eventRecords += await stageEvents
+            // Taken once every connection has stopped: the work of each recorded request is in it.
+            var resources: ResourceUse?
+            if let (start, startedAt) = await windowStart, let end = await sample(at: .now()) {
+                resources = ResourceUse(from: start, to: end.0, seconds: Double((end.1 - startedAt).nanoseconds) / 1e9)
+            }
             stageOffset = stageEnd
             var recorders: [AuthMode: ConnectionRecorder] = [:]
             for (index, recorder, users) in outcomes {
@@ -135,7 +152,7 @@ public struct LoadRunner: Sendable {
                     durationSeconds: seconds,
                     requestedRate: stage.rate.map { $0 * Double(connectionsOf(mode)) / Double(plan.connections) },
                     loginLatency: stageIndex == 0 ? logins[mode]?.latency : nil,
-                    loginFailures: stageIndex == 0 ? logins[mode]?.failures ?? [:] : [:])
+                    loginFailures: stageIndex == 0 ? logins[mode]?.failures ?? [:] : [:], resources: resources)
             }
         }
         return LoadResult(startedAt: startedAt, plan: plan, runs: runs, events: eventRecords)

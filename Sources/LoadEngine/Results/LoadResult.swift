@@ -12,6 +12,9 @@ public struct ModeResult: Sendable {
     public var requestedRate: Double?
     public var loginLatency: Histogram<UInt64>?
     public var loginFailures: [String: Int]
+    /// What the cluster spent in this run's measured phase; in a run of several modes at once,
+    /// all of them together.
+    public var resources: ResourceUse?
 
     public var throughput: Double { Double(recorder.requests) / durationSeconds }
 }
@@ -126,6 +129,12 @@ public struct ResultFile: Codable, Sendable {
         public var relogins: Int?
         public var relogin_latency_us: Percentiles?
         public var renewal_failures: Int?
+        /// Mean bytes of a recorded request and of its response, as the generator wrote and read them.
+        public var request_bytes: Double?
+        public var response_bytes: Double?
+        /// What the cluster spent in the measured phase (`authbench-load bench --cluster`); in a
+        /// run of several modes at once, all of them together.
+        public var resources: ResourceUse?
 
         /// Where `ResultDirectory` writes this run's percentile distribution.
         public var hgrmFileName: String {
@@ -168,7 +177,10 @@ public struct ResultFile: Codable, Sendable {
                 refresh_latency_us: recorder.refreshLatency.totalCount == 0 ? nil : Percentiles(recorder.refreshLatency),
                 relogins: Int(recorder.reloginLatency.totalCount),
                 relogin_latency_us: recorder.reloginLatency.totalCount == 0 ? nil : Percentiles(recorder.reloginLatency),
-                renewal_failures: recorder.renewalFailures)
+                renewal_failures: recorder.renewalFailures,
+                request_bytes: recorder.requests == 0 ? nil : Double(recorder.requestBytes) / Double(recorder.requests),
+                response_bytes: recorder.requests == 0 ? nil : Double(recorder.responseBytes) / Double(recorder.requests),
+                resources: run.resources)
         }
     }
 
