@@ -37,6 +37,12 @@ public struct ClusterResourceMeter: ResourceMeter {
         return sample
     }
 
+    /// `cluster.env`'s `BCRYPT_COST`, the nodes' bcrypt cost.
+    public static func bcryptCost(inRunDirectory directory: String) -> Int? {
+        let env = (try? String(contentsOfFile: directory + "/cluster.env", encoding: .utf8)) ?? ""
+        return env.split(separator: "\n").first { $0.hasPrefix("BCRYPT_COST=") }.flatMap { Int($0.dropFirst("BCRYPT_COST=".count)) }
+    }
+
     /// The cluster `scripts/cluster up` started in `directory`: `node-N.pid` (role `node`),
     /// `redis.pid` (`redis`), `lb.pid` (`lb`, nginx and its workers), this process as `load`,
     /// and Redis at `cluster.env`'s `REDIS_URL`. The caller shuts the returned client down.

@@ -67,7 +67,7 @@ public enum BenchReport {
             try svg.write(to: directory.appendingPathComponent("cost-per-request.svg"), atomically: true, encoding: .utf8)
             costChart = "cost-per-request.svg"
         }
-        let costs = CostReport.markdown(steps, operations: CostReport.operations(in: directory), projection: projection, chart: costChart)
+        let costs = CostReport.markdown(steps, operations: CostReport.operations(in: directory, steps: steps), projection: projection, chart: costChart)
         let setup = (try? String(contentsOf: directory.appendingPathComponent("setup.txt"), encoding: .utf8))
         let reportURL = directory.appendingPathComponent("report.md")
         try markdown(steps, setup: setup, charts: charts, costs: costs).write(to: reportURL, atomically: true, encoding: .utf8)

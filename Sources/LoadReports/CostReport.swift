@@ -72,15 +72,18 @@ public enum CostReport {
         }
     }
 
-    public static func operations(in directory: URL) -> [Operations] {
+    /// Every `operations.json` in the folder's sub-folders, in the order their labels' steps ran.
+    public static func operations(in directory: URL, steps: [BenchReport.Step]) -> [Operations] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        return names.sorted().compactMap { name in
+        let found = names.sorted().compactMap { name -> Operations? in
             let url = directory.appendingPathComponent(name).appendingPathComponent(OperationCostFile.fileName)
             guard let data = FileManager.default.contents(atPath: url.path),
                 let file = try? JSONDecoder().decode(OperationCostFile.self, from: data)
             else { return nil }
             return Operations(label: file.label ?? "", file: file)
         }
+        let order = steps.map(\.label)
+        return found.sorted { (order.firstIndex(of: $0.label) ?? order.count) < (order.firstIndex(of: $1.label) ?? order.count) }
     }
 
     /// Scaled linearly from what one contender and its cluster's operations measured.
@@ -125,9 +128,14 @@ public enum CostReport {
         }
         if let chart { lines += ["", "![\(chart)](\(chart))"] }
         if !operations.isEmpty {
+            let costs = Set(operations.compactMap(\.file.bcrypt_cost)).sorted().map(String.init).joined(separator: " and ")
             lines += ["", "### Per login, refresh and logout", "",
-                "Each kind measured on its own through the load balancer (bcrypt at the cluster's cost); Redis memory is the change of its `used_memory` per operation.", "",
+                "Each kind measured on its own after the load steps, through the load balancer, "
+                + (costs.isEmpty ? "at the nodes' bcrypt cost" : "at bcrypt cost \(costs) (each step of it doubles the hash's share of a login)")
+                + ". Redis memory is the change of its `used_memory` per operation: a login's is what a live session or refresh family holds, "
+                + "a refresh's the spent token kept until it expires (reuse detection needs it).", "",
                 "| cluster | operation | count | node CPU | Redis CPU | LB CPU | Redis commands | Redis memory |", "|---|---|---:|---:|---:|---:|---|---:|"]
+            var revocations: [String] = []
             for group in operations {
                 for cost in group.file.operations where cost.count > 0 {
                     let use = cost.resources
@@ -138,13 +146,16 @@ public enum CostReport {
                         + " | \(commands(use?.redis_calls ?? [:], per: cost.count)) | \(memory) |")
                 }
                 if let jwtLogout = group.cost("logout", .jwt), let list = jwtLogout.revocation_list_bytes {
-                    lines += ["", "Revocation list (\(group.label.isEmpty ? "this cluster" : group.label)): \(signed(Double(list) / Double(jwtLogout.count))) B per JWT logout "
-                        + "(`MEMORY USAGE` of the sorted set), kept until the tokens it names have expired."]
+                    revocations.append("\(signed(Double(list) / Double(jwtLogout.count))) B\(group.label.isEmpty ? "" : " (\(group.label))")")
                 }
+            }
+            if !revocations.isEmpty {
+                lines += ["", "Revocation list: \(revocations.joined(separator: ", ")) per JWT logout (`MEMORY USAGE` of the sorted set), "
+                    + "kept until the tokens it names have expired."]
             }
         }
         lines += [""] + projectionMarkdown(contenders, operations: operations, projection)
-        lines += ["", "### Reading", ""] + reading(contenders, operations: operations).map { "- \($0)" }
+        lines += ["", "### Reading", ""] + reading(contenders, operations: operations, projection).map { "- \($0)" }
         return lines
     }
 
@@ -153,8 +164,9 @@ public enum CostReport {
         guard !rows.isEmpty else { return [] }
         var lines = ["### Projection", "",
             "A linear projection from one machine, not a capacity plan: the costs above multiplied by the rate, with "
-            + "\(share(projection.loginShare)) login and (JWT) \(share(projection.refreshShare)) refresh per request, each credential "
-            + "living \(SVGChart.number(projection.credentialLifetime)) s (live credentials = login rate × lifetime). It assumes the costs stay "
+            + "\(per(projection.loginShare, "login")) and (JWT) \(per(projection.refreshShare, "refresh")), each credential "
+            + "living \(SVGChart.number(projection.credentialLifetime)) s (live credentials = login rate × lifetime; spent refresh tokens are counted "
+            + "for that long too, though they are kept until their own expiry). Bandwidth counts the requests only. It assumes the costs stay "
             + "what they were at this machine's capacity: no batching gains, no contention, no network hop to Redis or between nodes.", "",
             "| contender | requests/s | node cores | Redis cores | LB cores | Redis memory | bandwidth (client ↔ LB) |", "|---|---:|---:|---:|---:|---:|---:|"]
         for contender in rows {
@@ -171,30 +183,62 @@ public enum CostReport {
         return lines
     }
 
-    static func reading(_ contenders: [PerRequest], operations: [Operations]) -> [String] {
+    static func reading(_ contenders: [PerRequest], operations: [Operations], _ projection: Projection) -> [String] {
         var sentences: [String] = []
         for session in contenders where session.mode == .session {
-            let peers = contenders.filter { $0.label == session.label && $0.mode == .jwt }
-            for jwt in peers {
+            let group = operations.first { $0.label == session.label }
+            if let baseline = contenders.first(where: { $0.label == session.label && $0.mode == .none }) {
+                let added = contenders.filter { $0.label == session.label && $0.mode != .none }
+                    .map { "\($0.name) \(signed($0.clusterCPU - baseline.clusterCPU)) µs" }
+                sentences.append("**What authentication adds\(session.label.isEmpty ? "" : " (\(session.label))").** Against the same cluster's unauthenticated request "
+                    + "(\(micros(baseline.clusterCPU)) of cluster CPU): " + added.joined(separator: ", ") + " per request.")
+            }
+            for jwt in contenders where jwt.label == session.label && jwt.mode == .jwt {
                 sentences.append("**\(session.name) vs \(jwt.name).** A session request cost the cluster \(micros(session.clusterCPU)) of CPU "
                     + "(\(micros(session.cpu("redis"))) of it in Redis, \(number(session.redisCalls)) commands), a JWT request \(micros(jwt.clusterCPU)) "
                     + "(\(micros(jwt.cpu("redis"))) in Redis, \(number(jwt.redisCalls)) commands). The JWT request is "
-                    + "\(Int((jwt.requestBytes - session.requestBytes).rounded())) bytes larger on the wire (\(Int(jwt.requestBytes.rounded())) against \(Int(session.requestBytes.rounded())) for the cookie).")
+                    + "\(Int((jwt.requestBytes - session.requestBytes).rounded())) bytes larger on the wire (\(Int(jwt.requestBytes.rounded())) against \(Int(session.requestBytes.rounded())) with the cookie).")
             }
             if session.cpu("redis") > 0 {
-                sentences.append("**Where Redis is the limit (\(session.name)).** At \(micros(session.cpu("redis"))) of Redis CPU per session request, one Redis core "
-                    + "serves at most about \(BenchReport.grouped(1e6 / session.cpu("redis"))) session requests/s, before logins; the node tier scales out, that core does not without sharding.")
+                var text = "**Where one Redis core is the limit (\(session.name)).** At \(micros(session.cpu("redis"))) of Redis CPU per session request, "
+                    + "about \(rounded(1e6 / session.cpu("redis"))) session requests/s"
+                if let login = group?.cost("login", .session), let redis = login.resources?.cpu_us["redis"] {
+                    let mixed = session.cpu("redis") + projection.loginShare * redis / Double(login.count)
+                    text += ", or \(rounded(1e6 / mixed)) with \(per(projection.loginShare, "login"))"
+                }
+                sentences.append(text + ". The nodes scale out; that core does not without sharding.")
             }
         }
         for group in operations {
+            let title = group.label.isEmpty ? "" : " (\(group.label))"
             if let login = group.cost("login", .session), let jwtLogin = group.cost("login", .jwt) {
                 let node = (login.resources?.cpu_us["node"] ?? 0) / Double(login.count)
                 let jwtNode = (jwtLogin.resources?.cpu_us["node"] ?? 0) / Double(jwtLogin.count)
-                sentences.append("**Logins\(group.label.isEmpty ? "" : " (\(group.label))").** A session login cost the nodes \(micros(node)), a JWT login \(micros(jwtNode)): "
-                    + "mostly the bcrypt check both share, so a login costs hundreds of requests' worth of CPU whichever credential it issues.")
+                var text = "**Logins\(title).** A session login cost the nodes \(micros(node)), a JWT login \(micros(jwtNode))"
+                if let request = contenders.first(where: { $0.label == group.label && $0.mode == .session }), request.cpu("node") > 0 {
+                    text += ": \(number(node / request.cpu("node"))) session requests' worth"
+                }
+                if let cost = group.file.bcrypt_cost { text += ", at bcrypt cost \(cost)" }
+                sentences.append(text + ".")
+            }
+            if let session = group.cost("login", .session)?.resources?.redis_memory_bytes, let sessions = group.cost("login", .session)?.count,
+                let family = group.cost("login", .jwt)?.resources?.redis_memory_bytes, let families = group.cost("login", .jwt)?.count {
+                var text = "**Redis memory\(title).** A live session holds \(Int((Double(session) / Double(sessions)).rounded())) bytes, a refresh family "
+                    + "\(Int((Double(family) / Double(families)).rounded()))"
+                if let refresh = group.cost("refresh", .jwt), let bytes = refresh.resources?.redis_memory_bytes {
+                    text += ", and each refresh adds \(Int((Double(bytes) / Double(refresh.count)).rounded())) until its spent token expires"
+                }
+                sentences.append(text + ".")
             }
         }
         return sentences
+    }
+
+    /// Two significant digits: a projection is no more precise than that.
+    static func rounded(_ value: Double) -> String {
+        guard value >= 100 else { return BenchReport.grouped(value) }
+        let magnitude = pow(10, floor(log10(value)) - 1)
+        return BenchReport.grouped((value / magnitude).rounded() * magnitude)
     }
 
     static func commands(_ calls: [String: Int], per count: Int) -> String {
@@ -208,7 +252,10 @@ public enum CostReport {
     static func micros(_ value: Double) -> String { value >= 100 ? "\(Int(value.rounded())) µs" : String(format: "%.1f µs", value) }
     static func number(_ value: Double) -> String { value >= 10 ? String(Int(value.rounded())) : String(format: "%.2f", value) }
     static func signed(_ value: Double) -> String { (value > 0 ? "+" : "") + String(Int(value.rounded())) }
-    static func share(_ value: Double) -> String { "1 in \(BenchReport.grouped(1 / max(value, 1e-9)))" }
+    /// "one login per 1,000 requests"
+    static func per(_ share: Double, _ operation: String) -> String {
+        share > 0 ? "one \(operation) per \(BenchReport.grouped(1 / share)) requests" : "no \(operation)s"
+    }
     static func cores(_ value: Double) -> String { String(format: value >= 10 ? "%.0f" : "%.2f", value) }
     static func bandwidth(_ megabits: Double) -> String { megabits >= 1000 ? String(format: "%.1f Gbit/s", megabits / 1000) : String(format: "%.1f Mbit/s", megabits) }
     static func memory(_ bytes: Double) -> String {

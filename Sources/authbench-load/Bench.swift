@@ -86,7 +86,8 @@ struct Bench: AsyncParsableCommand {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(OperationCostFile(label: plan.label, target: plan.targets[0].description, operations: costs))
+            let bcryptCost = cluster.flatMap(ClusterResourceMeter.bcryptCost(inRunDirectory:))
+            try encoder.encode(OperationCostFile(label: plan.label, target: plan.targets[0].description, bcrypt_cost: bcryptCost, operations: costs))
                 .write(to: folder.appendingPathComponent(OperationCostFile.fileName))
         }
         let overview = try BenchReport.write(directory: directory)

@@ -41,7 +41,7 @@ struct Report: AsyncParsableCommand {
                 print(overview.summary)
                 let steps = try BenchReport.steps(in: url)
                 let table = CostReport.projectionMarkdown(
-                    CostReport.perRequest(steps), operations: CostReport.operations(in: url), projection)
+                    CostReport.perRequest(steps), operations: CostReport.operations(in: url, steps: steps), projection)
                 if !table.isEmpty { print(table.joined(separator: "\n")) }
                 print(overview.report.path)
             }

@@ -26,11 +26,14 @@ public struct OperationCostFile: Codable, Sendable {
     public static let fileName = "operations.json"
     public var label: String?
     public var target: String
+    /// The nodes' bcrypt cost, when known: a login's CPU grows twofold with each step of it.
+    public var bcrypt_cost: Int?
     public var operations: [OperationCost]
 
-    public init(label: String?, target: String, operations: [OperationCost]) {
+    public init(label: String?, target: String, bcrypt_cost: Int? = nil, operations: [OperationCost]) {
         self.label = label
         self.target = target
+        self.bcrypt_cost = bcrypt_cost
         self.operations = operations
     }
 }
