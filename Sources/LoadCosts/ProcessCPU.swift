@@ -5,7 +5,9 @@ import Glibc
 #endif
 
 /// CPU time (user + system, every thread) of a process and all its descendants, from `/proc`:
-/// nginx's workers are its master's children, and count as the load balancer's.
+/// nginx's workers are its master's children, and count as the load balancer's. A descendant
+/// that has exited and been waited for stays counted, in its parent's children's time, so the
+/// total never falls when one goes.
 public enum ProcessCPU {
     struct Stat {
         var pid: Int32
@@ -46,7 +48,8 @@ public enum ProcessCPU {
     }
 
     /// `/proc/PID/stat`: after the command name in parentheses (which may hold spaces), field 4
-    /// is the parent, 14 and 15 user and system time in clock ticks.
+    /// is the parent, 14 and 15 user and system time in clock ticks, 16 and 17 those of its
+    /// children that have exited and been waited for.
     static func stat(_ pid: Int32) -> Stat? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
         return parse(text)
@@ -57,8 +60,10 @@ public enum ProcessCPU {
             let pid = Int32(text[..<open].trimmingCharacters(in: .whitespaces))
         else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let parent = Int32(fields[1]), let user = Int(fields[11]), let system = Int(fields[12]) else { return nil }
-        return Stat(pid: pid, parent: parent, ticks: user + system)
+        guard fields.count > 14, let parent = Int32(fields[1]), let user = Int(fields[11]), let system = Int(fields[12]),
+            let childrenUser = Int(fields[13]), let childrenSystem = Int(fields[14])
+        else { return nil }
+        return Stat(pid: pid, parent: parent, ticks: user + system + childrenUser + childrenSystem)
     }
 
     static func allStats() -> [Stat] {

@@ -11,11 +11,11 @@ import TestSupport
 
 @Suite struct ResourceSampleTests {
     @Test func procStatIsReadPastACommandNameWithSpacesAndParentheses() throws {
-        let line = "4242 (nginx: worker (x) 1) S 4241 4241 4241 0 -1 4194624 100 0 0 0 37 12 0 0 20 0 1 0 9 1000 10\n"
+        let line = "4242 (nginx: worker (x) 1) S 4241 4241 4241 0 -1 4194624 100 0 0 0 37 12 5 3 20 0 1 0 9 1000 10\n"
         let stat = try #require(ProcessCPU.parse(line))
         #expect(stat.pid == 4242)
         #expect(stat.parent == 4241)
-        #expect(stat.ticks == 49)
+        #expect(stat.ticks == 57, "its own user and system time and its waited-for children's")
         #expect(ProcessCPU.parse("4242 (truncated) S 1 2") == nil)
     }
 
@@ -55,6 +55,26 @@ import TestSupport
         let parentOwn = try #require(ProcessCPU.stat(pid)).ticks
         #expect(Double(parentOwn) * 1e6 / ProcessCPU.ticksPerSecond < 100_000, "the waiting shell itself spent next to nothing")
         #expect(ProcessCPU.micros(ofTree: Int32.max) == nil)
+    }
+
+    @Test func aChildThatExitsStaysCounted() async throws {
+        // The subshell burns CPU and exits; sh waits for it, then sleeps. Once it is gone its time
+        // is still in the tree, in sh's children's time.
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        shell.arguments = ["-c", "(i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done); exec sleep 30"]
+        try shell.run()
+        let pid = shell.processIdentifier
+        defer {
+            kill(pid, SIGKILL)
+            shell.waitUntilExit()
+        }
+        let childGone = try await eventually {
+            ProcessCPU.stat(pid).map { _ in !ProcessCPU.allStats().contains { $0.parent == pid } } ?? false
+                && (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.hasPrefix("sleep") == true
+        }
+        #expect(childGone, "the subshell finished and sh went on to sleep")
+        #expect((ProcessCPU.micros(ofTree: pid) ?? 0) >= 100_000, "the exited subshell's CPU time is still counted")
     }
 
     @Test(.ownRedisServer)
