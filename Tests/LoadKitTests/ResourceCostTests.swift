@@ -37,11 +37,11 @@ import TestSupport
         #expect(use.redis_memory_bytes == -500)
     }
 
-    @Test func aProcessTreeCountsTheCPUOfItsChildren() async throws {
-        // sh waits while its child burns a core: the tree's CPU grows, the parent's own does not.
+    /// Runs `script` in /bin/sh while `body` looks at it, then kills the shell and its children.
+    private func withShell(_ script: String, _ body: (Int32) async throws -> Void) async throws {
         let shell = Process()
         shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-        shell.arguments = ["-c", "(while :; do :; done) & wait"]
+        shell.arguments = ["-c", script]
         try shell.run()
         let pid = shell.processIdentifier
         defer {
@@ -49,32 +49,32 @@ import TestSupport
             kill(pid, SIGKILL)
             shell.waitUntilExit()
         }
-        let before = try #require(ProcessCPU.micros(ofTree: pid))
-        let grew = try await eventually { (ProcessCPU.micros(ofTree: pid) ?? 0) >= before + 200_000 }
-        #expect(grew, "the busy child's CPU time reached its parent's tree")
-        let parentOwn = try #require(ProcessCPU.stat(pid)).ticks
-        #expect(Double(parentOwn) * 1e6 / ProcessCPU.ticksPerSecond < 100_000, "the waiting shell itself spent next to nothing")
+        try await body(pid)
+    }
+
+    @Test func aProcessTreeCountsTheCPUOfItsChildren() async throws {
+        // sh waits while its child burns a core: the tree's CPU grows, the parent's own does not.
+        try await withShell("(while :; do :; done) & wait") { pid in
+            let before = try #require(ProcessCPU.micros(ofTree: pid))
+            let grew = try await eventually { (ProcessCPU.micros(ofTree: pid) ?? 0) >= before + 200_000 }
+            #expect(grew, "the busy child's CPU time reached its parent's tree")
+            let parentOwn = try #require(ProcessCPU.stat(pid)).ticks
+            #expect(Double(parentOwn) * 1e6 / ProcessCPU.ticksPerSecond < 100_000, "the waiting shell itself spent next to nothing")
+        }
         #expect(ProcessCPU.micros(ofTree: Int32.max) == nil)
     }
 
     @Test func aChildThatExitsStaysCounted() async throws {
         // The subshell burns CPU and exits; sh waits for it, then sleeps. Once it is gone its time
         // is still in the tree, in sh's children's time.
-        let shell = Process()
-        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-        shell.arguments = ["-c", "(i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done); exec sleep 30"]
-        try shell.run()
-        let pid = shell.processIdentifier
-        defer {
-            kill(pid, SIGKILL)
-            shell.waitUntilExit()
+        try await withShell("(i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done); exec sleep 30") { pid in
+            let childGone = try await eventually {
+                ProcessCPU.stat(pid).map { _ in !ProcessCPU.allStats().contains { $0.parent == pid } } ?? false
+                    && (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.hasPrefix("sleep") == true
+            }
+            #expect(childGone, "the subshell finished and sh went on to sleep")
+            #expect((ProcessCPU.micros(ofTree: pid) ?? 0) >= 100_000, "the exited subshell's CPU time is still counted")
         }
-        let childGone = try await eventually {
-            ProcessCPU.stat(pid).map { _ in !ProcessCPU.allStats().contains { $0.parent == pid } } ?? false
-                && (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.hasPrefix("sleep") == true
-        }
-        #expect(childGone, "the subshell finished and sh went on to sleep")
-        #expect((ProcessCPU.micros(ofTree: pid) ?? 0) >= 100_000, "the exited subshell's CPU time is still counted")
     }
 
     @Test(.ownRedisServer)
