@@ -10,6 +10,9 @@ public enum RedisSubscriberEvent: Sendable, Hashable {
     /// while no connection was up is lost, so this is the moment to reload state.
     case subscribed
     case message(channel: String, payload: [UInt8])
+    /// With `trackingPrefixes`: these keys changed (written, deleted, expired, evicted) since
+    /// the last such event; nil when Redis dropped every key at once (FLUSHDB, FLUSHALL).
+    case invalidated(keys: [[UInt8]]?)
     /// Redis answered a PING sent at this instant, so every message published before it has
     /// arrived: the subscription was alive and complete up to then.
     case confirmed(upTo: NIODeadline)
@@ -26,8 +29,18 @@ public enum RedisSubscriberEvent: Sendable, Hashable {
 /// without a reset) would be silent for ever: every `pingInterval` it sends a PING, and a PING
 /// still unanswered `OutstandingPings.limit` intervals later closes the connection (then it
 /// reconnects). `confirmed` events say how fresh the subscription is meanwhile.
+///
+/// With `trackingPrefixes` the connection also turns on Redis's broadcast key tracking for
+/// those prefixes and receives the invalidations itself (`CLIENT TRACKING on REDIRECT <own id>
+/// BCAST`, which RESP2 delivers on `__redis__:invalidate`): every change to a key under a
+/// prefix, by any client, arrives as an `invalidated` event, in order with the PONGs. The
+/// tracking belongs to this connection alone, so it ends (and a reconnect starts it afresh)
+/// exactly when `disconnected` and `subscribed` say.
 public final class RedisSubscriber: Service, Sendable {
+    /// The channel RESP2 delivers tracking invalidations on.
+    public static let invalidationChannel = "__redis__:invalidate"
     public let channels: [String]
+    public let trackingPrefixes: [String]
     public let pingInterval: TimeAmount
     public let events: AsyncStream<RedisSubscriberEvent>
     private let continuation: AsyncStream<RedisSubscriberEvent>.Continuation
@@ -38,14 +51,16 @@ public final class RedisSubscriber: Service, Sendable {
     public init(
         configuration: RedisConfiguration,
         channels: [String],
+        trackingPrefixes: [String] = [],
         pingInterval: TimeAmount = .seconds(1),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "RedisSubscriber")
     ) {
-        precondition(!channels.isEmpty, "a subscriber needs at least one channel")
+        precondition(!channels.isEmpty || !trackingPrefixes.isEmpty, "a subscriber needs a channel or a tracking prefix")
         precondition(pingInterval > .zero, "the ping interval must be positive")
         self.configuration = configuration
         self.channels = channels
+        self.trackingPrefixes = trackingPrefixes
         self.pingInterval = pingInterval
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
@@ -119,9 +134,29 @@ public final class RedisSubscriber: Service, Sendable {
                 }
             }
 
-            try await outbound.write(RedisCommand("SUBSCRIBE", arguments: channels).encoded())
+            var subscribing = channels
+            if !trackingPrefixes.isEmpty {
+                try await outbound.write(RedisCommand("CLIENT", arguments: ["ID"]).encoded())
+                guard let id = try await nextReply().integer else {
+                    throw RedisError.unexpectedReply("CLIENT ID did not answer an integer")
+                }
+                var tracking = RedisCommand("CLIENT", arguments: ["TRACKING", "on", "REDIRECT", String(id), "BCAST"])
+                for prefix in trackingPrefixes {
+                    tracking.append("PREFIX")
+                    tracking.append(prefix)
+                }
+                try await outbound.write(tracking.encoded())
+                let reply = try await nextReply()
+                if case .error(let message) = reply {
+                    if message.hasPrefix("NOAUTH") { throw RedisError.authenticationFailed(message) }
+                    throw RedisError.server("CLIENT TRACKING: \(message)")
+                }
+                subscribing.append(Self.invalidationChannel)
+            }
+
+            try await outbound.write(RedisCommand("SUBSCRIBE", arguments: subscribing).encoded())
             var confirmed = 0
-            while confirmed < channels.count {
+            while confirmed < subscribing.count {
                 let reply = try await nextReply()
                 guard let items = reply.array, items.first?.string == "subscribe" else {
                     if case .error(let message) = reply, message.hasPrefix("NOAUTH") {
@@ -162,8 +197,12 @@ public final class RedisSubscriber: Service, Sendable {
                 guard let items = reply.array, let kind = items.first?.string else { continue }
                 if kind == "pong", let sentAt = pings.answered() {
                     continuation.yield(.confirmed(upTo: sentAt))
-                } else if kind == "message", items.count == 3, let channelName = items[1].string, let payload = items[2].bytes {
-                    continuation.yield(.message(channel: channelName, payload: payload))
+                } else if kind == "message", items.count == 3, let channelName = items[1].string {
+                    if channelName == Self.invalidationChannel {
+                        continuation.yield(.invalidated(keys: items[2].array?.compactMap(\.bytes)))
+                    } else if let payload = items[2].bytes {
+                        continuation.yield(.message(channel: channelName, payload: payload))
+                    }
                 }
             }
         }

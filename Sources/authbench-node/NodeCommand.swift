@@ -53,6 +53,7 @@ struct StartupError: Error, CustomStringConvertible {
 
 extension JWTAlgorithmName: ExpressibleByArgument {}
 extension RevocationMode: ExpressibleByArgument {}
+extension SessionCacheMode: ExpressibleByArgument {}
 extension Role: ExpressibleByArgument {}
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 

@@ -36,6 +36,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "JWT revocation: push (pub/sub, checked in memory) or none (valid until exp).") var revocation: RevocationMode = NodeConfiguration.Defaults.revocation
     @Option(help: "With push revocation: milliseconds the revocation channel may go unconfirmed before access tokens get 503 and the node is not ready.")
     var revocationMaxStalenessMs = NodeConfiguration.Defaults.revocationMaxStalenessMilliseconds
+    @Option(help: "Where sessions are read: off (Redis on every request) or tracking (memory first, kept true by Redis's key tracking).")
+    var sessionCache: SessionCacheMode = NodeConfiguration.Defaults.sessionCache
+    @Option(help: "With --session-cache tracking: sessions kept in memory at most (least recently used out first).")
+    var sessionCacheSize = NodeConfiguration.Defaults.sessionCacheSize
+    @Option(help: "With --session-cache tracking: seconds between renewals of a session's idle expiry in Redis; a twentieth of the idle timeout when absent.")
+    var sessionTouchInterval: Int?
+    @Option(help: "With --session-cache tracking: milliseconds the invalidation feed may go unconfirmed before the cache is emptied and sessions are read from Redis.")
+    var sessionCacheMaxStalenessMs = NodeConfiguration.Defaults.sessionCacheMaxStalenessMilliseconds
     @Option(help: "bcrypt cost for passwords (4 to 31).") var bcryptCost = NodeConfiguration.Defaults.bcryptCost
     @Option(help: "Failed logins per username before 429.") var loginAttemptLimit = NodeConfiguration.Defaults.loginAttemptLimit
     @Option(help: "Window of the failed-login count, in seconds.") var loginAttemptWindow = NodeConfiguration.Defaults.loginAttemptWindow
@@ -54,7 +62,8 @@ struct Serve: AsyncParsableCommand {
     static let valueOptions = [
         "node-id", "host", "port", "redis-url", "key-prefix", "redis-timeout-ms", "jwt-alg", "jwt-key-file",
         "jwt-previous-key", "issuer", "audience", "access-token-ttl", "refresh-token-ttl", "refresh-family-lifetime", "session-idle-timeout",
-        "session-absolute-lifetime", "clock-leeway", "revocation", "revocation-max-staleness-ms", "bcrypt-cost", "login-attempt-limit",
+        "session-absolute-lifetime", "clock-leeway", "revocation", "revocation-max-staleness-ms", "session-cache",
+        "session-cache-size", "session-touch-interval", "session-cache-max-staleness-ms", "bcrypt-cost", "login-attempt-limit",
         "login-attempt-window", "login-address-limit", "password-check-concurrency", "password-check-queue", "idle-timeout",
         "request-timeout", "max-connections", "log-level",
     ]
@@ -87,9 +96,15 @@ struct Serve: AsyncParsableCommand {
             ("--login-attempt-limit", loginAttemptLimit), ("--login-attempt-window", loginAttemptWindow),
             ("--idle-timeout", idleTimeout), ("--redis-timeout-ms", redisTimeoutMs),
             ("--revocation-max-staleness-ms", revocationMaxStalenessMs), ("--request-timeout", requestTimeout),
-            ("--max-connections", maxConnections),
+            ("--max-connections", maxConnections), ("--session-cache-size", sessionCacheSize),
+            ("--session-cache-max-staleness-ms", sessionCacheMaxStalenessMs),
         ] where value <= 0 {
             throw ValidationError("\(name) must be positive")
+        }
+        if let sessionTouchInterval {
+            guard sessionTouchInterval > 0, sessionTouchInterval < sessionIdleTimeout else {
+                throw ValidationError("--session-touch-interval must be positive and shorter than --session-idle-timeout")
+            }
         }
         guard clockLeeway >= 0 else { throw ValidationError("--clock-leeway must not be negative") }
         guard loginAddressLimit >= 0 else { throw ValidationError("--login-address-limit must not be negative") }
@@ -114,7 +129,9 @@ struct Serve: AsyncParsableCommand {
             refreshFamilyLifetime: refreshFamilyLifetime,
             sessionIdleTimeout: sessionIdleTimeout, sessionAbsoluteLifetime: sessionAbsoluteLifetime,
             clockLeeway: clockLeeway, revocation: revocation,
-            revocationMaxStaleness: .milliseconds(Int64(revocationMaxStalenessMs)), bcryptCost: UInt8(bcryptCost),
+            revocationMaxStaleness: .milliseconds(Int64(revocationMaxStalenessMs)), sessionCache: sessionCache,
+            sessionCacheSize: sessionCacheSize, sessionTouchInterval: sessionTouchInterval,
+            sessionCacheMaxStaleness: .milliseconds(Int64(sessionCacheMaxStalenessMs)), bcryptCost: UInt8(bcryptCost),
             loginAttemptLimit: loginAttemptLimit, loginAttemptWindow: loginAttemptWindow, loginAddressLimit: loginAddressLimit,
             passwordCheckConcurrency: passwordCheckConcurrency ?? NodeConfiguration.Defaults.passwordCheckConcurrency,
             passwordCheckQueue: passwordCheckQueue, trustForwardedFor: trustForwardedFor, secureCookies: secureCookies,
@@ -126,6 +143,7 @@ struct Serve: AsyncParsableCommand {
         logger.info("starting", metadata: [
             "node": "\(nodeId)", "listen": "\(host):\(port)", "redis": "\(redis)", "jwt_alg": "\(jwtAlg.rawValue)",
             "kid": "\(keyRing.current.kid)", "revocation": "\(revocation.rawValue)",
+            "session_cache": "\(sessionCache.rawValue)",
         ])
         let backend = AuthBackend.redis(configuration, metricsFactory: PrometheusMetricsFactory(registry: registry), logger: logger)
         let app = try buildApplication(configuration, backend: backend, metricsRegistry: registry, logger: logger)

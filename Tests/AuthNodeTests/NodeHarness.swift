@@ -55,6 +55,9 @@ struct NodeHarness {
         idleTimeout: TimeAmount = .seconds(30),
         requestTimeout: TimeAmount? = nil,
         bcryptCost: UInt8 = 4,
+        sessionIdleTimeout: Int = NodeConfiguration.Defaults.sessionIdleTimeout,
+        sessionCache: SessionCacheMode = .off,
+        sessionCacheMaxStaleness: TimeAmount = .seconds(1),
         redisTimeout: TimeAmount = NodeHarness.redisTimeout,
         users: InMemoryUserStore = InMemoryUserStore(),
         revocationStore: InMemoryRevocationStore = InMemoryRevocationStore()
@@ -64,8 +67,8 @@ struct NodeHarness {
         }
         var configuration = NodeConfiguration(
             nodeID: nodeID, port: port, keys: RedisKeys(prefix: keyPrefix ?? "test-\(UUID().uuidString):"), keyRing: keyRing,
-            accessTokenLifetime: accessTokenLifetime, refreshFamilyLifetime: refreshFamilyLifetime, revocation: revocation, revocationMaxStaleness: revocationMaxStaleness,
-            bcryptCost: bcryptCost,
+            accessTokenLifetime: accessTokenLifetime, refreshFamilyLifetime: refreshFamilyLifetime, sessionIdleTimeout: sessionIdleTimeout, revocation: revocation, revocationMaxStaleness: revocationMaxStaleness,
+            sessionCache: sessionCache, sessionCacheMaxStaleness: sessionCacheMaxStaleness, bcryptCost: bcryptCost,
             loginAttemptLimit: loginAttemptLimit, loginAddressLimit: loginAddressLimit, passwordCheckConcurrency: passwordCheckConcurrency,
             passwordCheckQueue: passwordCheckQueue, trustForwardedFor: trustForwardedFor,
             idleTimeout: idleTimeout, requestTimeout: requestTimeout ?? idleTimeout)

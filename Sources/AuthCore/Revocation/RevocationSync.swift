@@ -69,6 +69,8 @@ public final class RevocationSync: Service {
                     if let revocation = Revocation(message: String(decoding: payload, as: UTF8.self)) {
                         list.apply(revocation)
                     }
+                case .invalidated:
+                    break
                 case .confirmed(let upTo):
                     let loaded = currentUpTo.load(ordering: .relaxed)
                     if loaded != 0, upTo.uptimeNanoseconds > loaded {

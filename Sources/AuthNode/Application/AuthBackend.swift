@@ -15,6 +15,8 @@ public struct AuthBackend: Sendable {
     public let accessTokens: AccessTokens
     /// Its size is a metric.
     public let revocationList: RevocationList
+    /// With `--session-cache tracking`: the node's memory of sessions.
+    public let sessionCache: SessionCache?
     /// Services to run with the server (Redis client, revocation sync).
     public let services: [any Service]
     /// True when the node may take traffic: the store answers and, with push revocation,
@@ -40,12 +42,29 @@ public struct AuthBackend: Sendable {
                 configuration: configuration.redis, keys: keys, store: revocationStore, list: revocationList,
                 clock: clock, maxStaleness: configuration.policy.revocationMaxStaleness, logger: logger)
             : nil
-        let services: [any Service] = [redis] + (revocationSync.map { [$0] } ?? [])
+        var services: [any Service] = [redis] + (revocationSync.map { [$0] } ?? [])
+        let sessionStore: any SessionStore
+        var sessionCache: SessionCache? = nil
+        switch configuration.sessionCache {
+        case .off:
+            sessionStore = RedisSessionStore(redis: redis, keys: keys)
+        case .tracking:
+            let cache = SessionCache(
+                capacity: configuration.sessionCacheSize, maxStaleness: configuration.sessionCacheMaxStaleness, metricsFactory: metricsFactory)
+            sessionStore = CachedSessionStore(
+                redis: redis, keys: keys, cache: cache, clock: clock, touchInterval: configuration.sessionTouchInterval)
+            services.append(
+                SessionCacheSync(
+                    configuration: configuration.redis, redis: redis, keys: keys, cache: cache,
+                    idleTimeout: configuration.policy.sessionIdleTimeout, logger: logger))
+            sessionCache = cache
+        }
         return AuthBackend(
             configuration,
             clock: clock,
             users: RedisUserStore(redis: redis, keys: keys),
-            sessionStore: RedisSessionStore(redis: redis, keys: keys),
+            sessionStore: sessionStore,
+            sessionCache: sessionCache,
             refreshTokenStore: RedisRefreshTokenStore(redis: redis, keys: keys),
             revocationList: revocationList,
             revocationStore: revocationStore,
@@ -91,6 +110,7 @@ public struct AuthBackend: Sendable {
         clock: any AuthClock,
         users: any UserStore,
         sessionStore: any SessionStore,
+        sessionCache: SessionCache? = nil,
         refreshTokenStore: any RefreshTokenStore,
         revocationList: RevocationList,
         revocationStore: any RevocationStore,
@@ -112,6 +132,7 @@ public struct AuthBackend: Sendable {
             keyRing: configuration.keyRing, issuer: configuration.issuer, audience: configuration.audience,
             lifetime: configuration.policy.accessTokenLifetime, leeway: configuration.policy.clockLeeway, clock: clock)
         self.revocationList = revocationList
+        self.sessionCache = sessionCache
         self.services = services
         self.isReady = isReady
         self.authentication = Authentication(

@@ -23,6 +23,12 @@ public struct NodeConfiguration: Sendable {
         public static let clockLeeway = 5
         public static let revocation = RevocationMode.push
         public static let revocationMaxStalenessMilliseconds = 5_000
+        public static let sessionCache = SessionCacheMode.off
+        public static let sessionCacheSize = 100_000
+        public static let sessionCacheMaxStalenessMilliseconds = 1_000
+        /// Seconds between renewals of a cached session's idle expiry: a twentieth of the idle
+        /// timeout (90 s of 30 min), at least 1.
+        public static func sessionTouchInterval(idleTimeout: Int) -> Int { max(1, idleTimeout / 20) }
         public static let bcryptCost = 10
         public static let loginAttemptLimit = 5
         public static let loginAttemptWindow = 300
@@ -46,6 +52,14 @@ public struct NodeConfiguration: Sendable {
     public var audience: String
     /// The lifetimes and limits of the authentication rules.
     public var policy: AuthPolicy
+    /// With `.tracking`, sessions are answered from memory, kept true by Redis's key tracking.
+    public var sessionCache: SessionCacheMode
+    /// Sessions a node keeps in memory at most.
+    public var sessionCacheSize: Int
+    /// Seconds between two renewals of a cached session's idle expiry in Redis.
+    public var sessionTouchInterval: Int
+    /// How long the invalidation feed may go unconfirmed before the cache is emptied and unused.
+    public var sessionCacheMaxStaleness: TimeAmount
     public var bcryptCost: UInt8
     /// Password checks (bcrypt) at once, and waiting; a login past both gets 503.
     public var passwordCheckConcurrency: Int
@@ -79,6 +93,10 @@ public struct NodeConfiguration: Sendable {
         clockLeeway: Int = Defaults.clockLeeway,
         revocation: RevocationMode = Defaults.revocation,
         revocationMaxStaleness: TimeAmount = .milliseconds(Int64(Defaults.revocationMaxStalenessMilliseconds)),
+        sessionCache: SessionCacheMode = Defaults.sessionCache,
+        sessionCacheSize: Int = Defaults.sessionCacheSize,
+        sessionTouchInterval: Int? = nil,
+        sessionCacheMaxStaleness: TimeAmount = .milliseconds(Int64(Defaults.sessionCacheMaxStalenessMilliseconds)),
         bcryptCost: UInt8 = UInt8(Defaults.bcryptCost),
         loginAttemptLimit: Int = Defaults.loginAttemptLimit,
         loginAttemptWindow: Int = Defaults.loginAttemptWindow,
@@ -105,6 +123,10 @@ public struct NodeConfiguration: Sendable {
             sessionAbsoluteLifetime: sessionAbsoluteLifetime, loginAttemptLimit: loginAttemptLimit,
             loginAttemptWindow: loginAttemptWindow, loginAddressLimit: loginAddressLimit, revocation: revocation,
             revocationMaxStaleness: revocationMaxStaleness)
+        self.sessionCache = sessionCache
+        self.sessionCacheSize = sessionCacheSize
+        self.sessionTouchInterval = sessionTouchInterval ?? Defaults.sessionTouchInterval(idleTimeout: sessionIdleTimeout)
+        self.sessionCacheMaxStaleness = sessionCacheMaxStaleness
         self.passwordCheckConcurrency = passwordCheckConcurrency
         self.passwordCheckQueue = passwordCheckQueue
         self.trustForwardedFor = trustForwardedFor
