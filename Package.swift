@@ -107,6 +107,8 @@ let package = Package(
             dependencies: [
                 "LoadEngine",
                 "LoadReports",
+                "RedisClient",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -9,6 +9,14 @@ public protocol ClusterControl: Sendable {
     /// Carries out an action on the cluster itself (any but `revokeUser` and `changeRole`, which
     /// go through the nodes' API), and returns once it has taken effect.
     func carryOut(_ action: Scenario.Action) async -> EventOutcome
+    /// The nodes' Redis and key prefix, for events that act on Redis as a second client.
+    func redis() throws -> (url: String, keyPrefix: String)
+}
+
+extension ClusterControl {
+    public func redis() throws -> (url: String, keyPrefix: String) {
+        throw ScenarioRunner.Failure(description: "this cluster does not say where its Redis is")
+    }
 }
 
 /// A cluster that `scripts/cluster up` started on this machine: `cluster.env` in its run
@@ -46,6 +54,14 @@ public struct ScriptedCluster: ClusterControl {
         return (nodes, try settings["LB_URL"].flatMap { $0.isEmpty ? nil : $0 }.map { try Target(url: $0) })
     }
 
+    public func redis() throws -> (url: String, keyPrefix: String) {
+        let settings = try settings()
+        guard let url = settings["REDIS_URL"], !url.isEmpty else {
+            throw ScenarioRunner.Failure(description: "\(directory)/cluster.env names no REDIS_URL")
+        }
+        return (url, settings["KEY_PREFIX"] ?? "ab:")
+    }
+
     public func carryOut(_ action: Scenario.Action) async -> EventOutcome {
         let verb: [String]
         switch action {
@@ -58,7 +74,8 @@ public struct ScriptedCluster: ClusterControl {
         case .stallFeed: verb = ["stall-feed"]
         case .resumeFeed: verb = ["resume-feed"]
         case .rotateKey: verb = ["rotate-key"]
-        case .revokeUser, .changeRole: return EventOutcome(ok: false, detail: "\(action) goes through the nodes' API, not scripts/cluster")
+        case .revokeUser, .changeRole, .deleteSessions:
+            return EventOutcome(ok: false, detail: "\(action) goes through the nodes' API or Redis, not scripts/cluster")
         }
         let arguments = [script] + verb + ["--run-dir", directory]
         return await withCheckedContinuation { continuation in

@@ -18,6 +18,8 @@ public struct Scenario: Sendable {
         public var revocationMaxStalenessMs = 5000
         /// Nodes reach Redis through a delay proxy (needed by `redis_latency` events).
         public var redisProxy = false
+        /// The nodes' `--session-cache`: `off` or `tracking`.
+        public var sessionCache = "off"
     }
 
     public struct Phase: Sendable, Equatable {
@@ -44,6 +46,9 @@ public struct Scenario: Sendable {
         /// An admin gives this user another role, then how long until every node sees it.
         case changeRole(user: String, role: String, admin: String)
         case rotateKey
+        /// This many sessions, cached on every node, deleted straight in Redis by a second client
+        /// one after the other while every node is polled with each.
+        case deleteSessions(Int)
 
         public var description: String {
             switch self {
@@ -58,6 +63,7 @@ public struct Scenario: Sendable {
             case .revokeUser(let user): "revoke \(user)"
             case .changeRole(let user, let role, _): "make \(user) a \(role)"
             case .rotateKey: "rotate the signing key"
+            case .deleteSessions(let count): "delete \(count) sessions in Redis"
             }
         }
     }
@@ -73,6 +79,8 @@ public struct Scenario: Sendable {
         public enum Kind: Sendable {
             case threshold(Threshold)
             case relogins(max: Int)
+            /// Requests a node accepted with a deleted session after it had refused it once.
+            case staleAccepts(max: Int)
             /// The slowest time an event measured, on every node, was under `within`.
             case caughtUp(EventMeasure, within: TimeAmount)
             case status(code: Int, atLeast: Int)
@@ -84,6 +92,8 @@ public struct Scenario: Sendable {
             case revoked
             /// A role change: sessions carry the new role, tokens issued before are refused.
             case demoted
+            /// Sessions deleted in Redis: from the DEL to the last request a node accepted with one.
+            case staleWindow = "stale_window"
 
             /// The event value a probe records for `mode` and the claim reads: `jwt_revoked_s`.
             func valueName(_ mode: AuthMode) -> String { "\(mode.rawValue)_\(rawValue)_s" }
@@ -233,7 +243,7 @@ private struct ScenarioParser {
     }
 
     func cluster(_ node: Node) throws(Invalid) -> Scenario.Cluster {
-        let keys = try mapping(node, "cluster", allowed: ["nodes", "jwt_alg", "revocation", "access_token_ttl", "redis_timeout_ms", "revocation_max_staleness_ms", "redis_proxy"])
+        let keys = try mapping(node, "cluster", allowed: ["nodes", "jwt_alg", "revocation", "access_token_ttl", "redis_timeout_ms", "revocation_max_staleness_ms", "redis_proxy", "session_cache"])
         var cluster = Scenario.Cluster()
         if let value = keys["nodes"] { cluster.nodes = try integer(value, "cluster.nodes", in: 1...16) }
         if let value = keys["jwt_alg"] {
@@ -252,6 +262,10 @@ private struct ScenarioParser {
         if let value = keys["redis_proxy"] {
             guard let flag = value.bool else { throw Invalid(line: line(value), reason: "cluster.redis_proxy must be true or false") }
             cluster.redisProxy = flag
+        }
+        if let value = keys["session_cache"] {
+            cluster.sessionCache = try string(value, "cluster.session_cache")
+            guard ["off", "tracking"].contains(cluster.sessionCache) else { throw Invalid(line: line(value), reason: "cluster.session_cache must be off or tracking") }
         }
         return cluster
     }
@@ -293,7 +307,7 @@ private struct ScenarioParser {
             throw Invalid(line: line(node), reason: "events need every phase on the same targets (phases with different nodes run one after the other)")
         }
         return try list.map { eventNode throws(Invalid) in
-            let keys = try mapping(eventNode, "an event", allowed: ["at", "do", "node", "delay", "user", "role", "admin"])
+            let keys = try mapping(eventNode, "an event", allowed: ["at", "do", "node", "delay", "user", "role", "admin", "count"])
             guard let atNode = keys["at"], let doNode = keys["do"] else { throw Invalid(line: line(eventNode), reason: "an event needs at: and do:") }
             let at = try duration(atNode, "an event's at")
             guard at < scenario.totalDuration else {
@@ -327,8 +341,10 @@ private struct ScenarioParser {
                     user: try keys["user"].map { value throws(Invalid) in try string(value, "user") } ?? "user\(scenario.users + 2)",
                     role: role, admin: try keys["admin"].map { value throws(Invalid) in try string(value, "admin") } ?? "admin1")
             case "rotate_key": action = .rotateKey
+            case "delete_sessions":
+                action = .deleteSessions(try keys["count"].map { value throws(Invalid) in try integer(value, "count", in: 1...1_000) } ?? 20)
             case let other:
-                throw Invalid(line: line(doNode), reason: "unknown event '\(other)'; expected kill_node, start_node, stop_redis, start_redis, redis_latency, kill_feed, stall_feed, resume_feed, revoke_user, change_role or rotate_key")
+                throw Invalid(line: line(doNode), reason: "unknown event '\(other)'; expected kill_node, start_node, stop_redis, start_redis, redis_latency, kill_feed, stall_feed, resume_feed, revoke_user, change_role, rotate_key or delete_sessions")
             }
             return Scenario.Event(at: at, action: action)
         }
@@ -355,6 +371,10 @@ private struct ScenarioParser {
             guard let limit = Int(compact.dropFirst(10)) else { throw Invalid(line: line, reason: "'\(text)': relogins takes a whole number") }
             return .relogins(max: limit)
         }
+        if compact.hasPrefix("stale_accepts<=") || compact.hasPrefix("stale_accepts==") {
+            guard let limit = Int(compact.dropFirst(15)) else { throw Invalid(line: line, reason: "'\(text)': stale_accepts takes a whole number") }
+            return .staleAccepts(max: limit)
+        }
         for measure in Scenario.Expectation.EventMeasure.allCases where compact.hasPrefix(measure.rawValue + "<") {
             guard let limit = DurationText.parse(String(compact.dropFirst(measure.rawValue.count + 1))) else {
                 throw Invalid(line: line, reason: "'\(text)': \(measure.rawValue) takes a duration like 1s")
@@ -369,7 +389,7 @@ private struct ScenarioParser {
         do {
             return .threshold(try Threshold(text))
         } catch {
-            throw Invalid(line: line, reason: "'\(text)': expected 'errors < 1%', 'p99 < 5ms', 'rps >= 100', 'relogins == 0', 'revoked < 1s', 'demoted < 1s' or 'status503 >= 1'")
+            throw Invalid(line: line, reason: "'\(text)': expected 'errors < 1%', 'p99 < 5ms', 'rps >= 100', 'relogins == 0', 'revoked < 1s', 'demoted < 1s', 'stale_window < 10ms', 'stale_accepts == 0' or 'status503 >= 1'")
         }
     }
 }

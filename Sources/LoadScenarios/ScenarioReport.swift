@@ -39,6 +39,15 @@ public enum ScenarioReport {
             case .relogins(let max):
                 let count = runs.reduce(0) { $0 + ($1.1.relogins ?? 0) }
                 return Verdict(claim: expectation.description, holds: count <= max, detail: "\(count) re-login(s)")
+            case .staleAccepts(let max):
+                let counts = events.compactMap { $0.values?["\(mode.rawValue)_stale_accepts"] }
+                guard !counts.isEmpty else {
+                    return Verdict(claim: expectation.description, holds: false, detail: "no deleted session was watched for \(mode.rawValue)")
+                }
+                let count = Int(counts.reduce(0, +))
+                return Verdict(
+                    claim: expectation.description, holds: count <= max,
+                    detail: "\(count) request(s) accepted after the node had refused the deleted session")
             case .status(let code, let atLeast):
                 let count = runs.reduce(0) { $0 + ($1.1.status_counts[String(code)] ?? 0) }
                 return Verdict(claim: expectation.description, holds: count >= atLeast, detail: "\(count) response(s) with status \(code)")
@@ -46,6 +55,7 @@ public enum ScenarioReport {
                 let (event, caughtUp) = switch measure {
                 case .revoked: ("revocation", "refused by every node")
                 case .demoted: ("role change", "every node had taken the change")
+                case .staleWindow: ("session deletion", "the last accept came")
                 }
                 guard let slowest = events.compactMap({ $0.values?[measure.valueName(mode)] }).max() else {
                     return Verdict(claim: expectation.description, holds: false, detail: "no \(event) was measured for \(mode.rawValue)")

@@ -126,6 +126,11 @@ public struct ScenarioRunner: Sendable {
                 user: user, role: role, admin: admin, password: password, nodes: nodes, group: group,
                 deadline: .seconds(Int64(scenario.cluster.accessTokenTTL) + 10))
             return LoadRunner.TimedEvent(at: event.at, name: name) { await probe.changeAndWatch() }
+        case .deleteSessions(let count):
+            let probe = try await StaleSessionProbe.prepare(
+                count: count, user: "user\(scenario.users + 3)", password: password, nodes: nodes, cluster: cluster, group: group,
+                deadline: .seconds(5))
+            return LoadRunner.TimedEvent(at: event.at, name: name) { await probe.deleteAndWatch() }
         case .killNode, .startNode, .stopRedis, .startRedis, .redisLatency, .killFeed, .stallFeed, .resumeFeed, .rotateKey:
             let cluster = self.cluster
             return LoadRunner.TimedEvent(at: event.at, name: name) { await cluster.carryOut(event.action) }

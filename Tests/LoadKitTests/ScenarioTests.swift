@@ -82,6 +82,8 @@ import Testing
         ("name: x\nload:\n  mode: jwt\n  phases:\n    - {duration: 9s}\nexpect:\n  session: [errors < 1%]\n", 7, "the load does not run session"),
         ("name: x\nload:\n  phases: [\n", 4, "not valid YAML"),
         ("name: x\n", 1, "a scenario needs load"),
+        ("name: x\ncluster: {session_cache: maybe}\nload:\n  phases:\n    - {duration: 9s}\n", 2, "cluster.session_cache must be off or tracking"),
+        ("name: x\nload:\n  phases:\n    - {duration: 9s}\nexpect:\n  session: [stale_accepts == none]\n", 6, "stale_accepts takes a whole number"),
     ])
     func aMalformedFileIsRefusedWithItsLineAndReason(_ text: String, _ line: Int, _ reason: String) {
         #expect {
@@ -116,6 +118,42 @@ import Testing
         #expect(verdicts[2].detail == "refused by every node after 20 ms")
         #expect(verdicts[3].detail == "every node had taken the change after 300 ms")
         #expect(verdicts[4].detail == "300 response(s) with status 503")
+    }
+
+    @Test func aStaleSessionScenarioGivesItsEventAndClaimsAndIsJudged() throws {
+        let scenario = try Scenario.parse("""
+            name: stale
+            cluster: {nodes: 3, session_cache: tracking}
+            load:
+              mode: session
+              phases:
+                - {duration: 10s, rate: 100}
+            events:
+              - {at: 2s, do: delete_sessions, count: 7}
+              - {at: 6s, do: delete_sessions}
+            expect:
+              session: [stale_accepts == 0, stale_window < 10ms]
+            """)
+        #expect(scenario.cluster.sessionCache == "tracking")
+        #expect(scenario.events.map(\.action) == [.deleteSessions(7), .deleteSessions(20)])
+        func judged(_ accepts: [Double], _ windows: [Double]) throws -> [ScenarioReport.Verdict] {
+            let events = zip(accepts, windows).map { accepts, window in
+                #"{"at_s":2.0,"name":"delete 7 sessions in Redis","ok":true,"detail":"","values":{"session_stale_accepts":\#(accepts),"session_stale_window_s":\#(window)}}"#
+            }
+            let json = """
+                {"tool":"authbench-load","version":"0.1.0","started_at":"2026-12-04T00:00:00Z",
+                 "config":{"targets":["http://127.0.0.1:1"],"modes":["session"],"path":"/","connections":8,"users":4,"duration_s":10,"warmup_s":2},
+                 "events":[\(events.joined(separator: ","))], "runs":[]}
+                """
+            return ScenarioReport.verdicts(scenario, files: [try JSONDecoder().decode(ResultFile.self, from: Data(json.utf8))])
+        }
+        let held = try judged([0, 0], [0.002, 0.004])
+        #expect(held.map(\.holds) == [true, true], "\(held)")
+        let failed = try judged([0, 2], [0.002, 0.015])
+        #expect(failed.map(\.holds) == [false, false], "\(failed)")
+        #expect(failed[0].detail == "2 request(s) accepted after the node had refused the deleted session")
+        let unmeasured = try judged([], [])
+        #expect(unmeasured.map(\.holds) == [false, false], "a claim about an event that did not run does not hold")
     }
 
     @Test func redisLoadIsReadFromTheNodesMetrics() {
