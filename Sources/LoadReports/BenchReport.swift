@@ -130,19 +130,30 @@ public enum BenchReport {
                     text += " Without authentication (`\(path)`) the same cluster served \(grouped(baseline.rps)); sessions kept \(percent(session.rps / baseline.rps)) of that, "
                         + "JWT \(percent(jwt.rps / baseline.rps))."
                 }
+                if let cached = closed.first(where: { $0.mode == .cachedSession }) {
+                    text += " Sessions answered from the nodes' memory (`session-cached`) served \(grouped(cached.rps)): \(times(cached.rps / session.rps)) "
+                        + "what sessions read from Redis on every request did, \(times(cached.rps / jwt.rps)) \(jwt.name)"
+                    if let baseline = closed.first(where: { $0.mode == AuthMode.none }), baseline.rps > 0 {
+                        text += ", \(percent(cached.rps / baseline.rps)) of the unauthenticated route"
+                    }
+                    text += "."
+                }
                 sentences.append(text)
             }
             let lower = lowerCapacity(steps, label: label)
             for step in group where !step.isCapacity {
                 for stage in Set(step.file.runs.map { $0.stage ?? 0 }).sorted() {
                     let runs = step.file.runs.filter { ($0.stage ?? 0) == stage }
-                    guard let session = runs.first(where: { $0.mode == .session }), let jwt = runs.first(where: { $0.mode == .jwt }) else { continue }
+                    guard runs.contains(where: { $0.mode == .session }), runs.contains(where: { $0.mode == .jwt }) else { continue }
+                    let contenders = runs.filter { $0.mode != AuthMode.none }.sorted { order($0.mode) < order($1.mode) }
                     let total = runs.compactMap(\.requested_rate_rps).reduce(0, +)
-                    let load = lower.map { ", \(percent(total / $0)) of the lower capacity" } ?? ""
-                    sentences.append("**Latency at \(grouped(total)) requests/s\(title)\(load)**, half of it each mode: "
-                        + "p50 sessions \(ConsoleTable.micros(session.latency_us.p50)) vs \(modeName(.jwt, step)) \(ConsoleTable.micros(jwt.latency_us.p50)); "
-                        + "p99 \(ConsoleTable.micros(session.latency_us.p99)) vs \(ConsoleTable.micros(jwt.latency_us.p99)); "
-                        + "p99.9 \(ConsoleTable.micros(session.latency_us.p999)) vs \(ConsoleTable.micros(jwt.latency_us.p999)).")
+                    let load = lower.map { ", \(percent(total / $0)) of the \(contenders.count == 2 ? "lower" : "lowest") capacity" } ?? ""
+                    let p50 = contenders.map { "\($0.mode == .session ? "sessions" : modeName($0.mode, step)) \(ConsoleTable.micros($0.latency_us.p50))" }
+                    func values(_ percentile: KeyPath<ResultFile.Percentiles, UInt64>) -> String {
+                        contenders.map { ConsoleTable.micros($0.latency_us[keyPath: percentile]) }.joined(separator: " vs ")
+                    }
+                    sentences.append("**Latency at \(grouped(total)) requests/s\(title)\(load)**, \(contenders.count == 2 ? "half" : "about a third") of it each mode: "
+                        + "p50 \(p50.joined(separator: " vs ")); p99 \(values(\.p99)); p99.9 \(values(\.p999)).")
                 }
             }
         }
@@ -189,11 +200,21 @@ public enum BenchReport {
         }
     }
 
-    /// The smaller of the session and JWT capacity measured under `label`: what its open-loop rates are a share of.
+    /// The lowest contender capacity measured under `label`: what its open-loop rates are a share of.
     static func lowerCapacity(_ steps: [Step], label: String) -> Double? {
-        let closed = capacities(steps.filter { $0.label == label })
-        guard let session = closed.first(where: { $0.mode == .session }), let jwt = closed.first(where: { $0.mode == .jwt }) else { return nil }
-        return min(session.rps, jwt.rps)
+        let closed = capacities(steps.filter { $0.label == label }).filter { $0.mode != AuthMode.none }
+        guard closed.contains(where: { $0.mode == .session }), closed.contains(where: { $0.mode == .jwt }) else { return nil }
+        return closed.map(\.rps).min()
+    }
+
+    /// The order contenders are listed in: sessions, cached sessions, tokens.
+    static func order(_ mode: AuthMode) -> Int {
+        switch mode {
+        case .none: 0
+        case .session: 1
+        case .cachedSession: 2
+        case .jwt: 3
+        }
     }
 
     static func modeName(_ mode: AuthMode, _ step: Step) -> String {

@@ -67,7 +67,8 @@ public enum CostReport {
                 let mode = BenchReport.modeName(run.mode, step)
                 return PerRequest(
                     name: severalLabels && run.mode != .jwt ? "\(mode) (\(step.label))" : mode, label: step.label, mode: run.mode,
-                    requests: run.requests, resources: resources, requestBytes: run.request_bytes ?? 0, responseBytes: run.response_bytes ?? 0)
+                    requests: run.requests, resources: resources,
+                    requestBytes: run.request_bytes.map { $0 - Double(run.mode.routingHeaderBytes) } ?? 0, responseBytes: run.response_bytes ?? 0)
             }
         }
     }
@@ -90,7 +91,8 @@ public enum CostReport {
     public static func need(_ contender: PerRequest, operations: Operations?, at rate: Double, _ projection: Projection) -> Need {
         let logins = rate * projection.loginShare
         let refreshes = contender.mode == .jwt ? rate * projection.refreshShare : 0
-        let login = operations?.cost("login", contender.mode)
+        // A cached session's login is a session's (its invalidations to the caching nodes aside).
+        let login = operations?.cost("login", contender.mode == .cachedSession ? .session : contender.mode)
         let refresh = contender.mode == .jwt ? operations?.cost("refresh", .jwt) : nil
         func perOperation(_ cost: OperationCost?, _ role: String) -> Double {
             guard let cost else { return 0 }
@@ -118,7 +120,8 @@ public enum CostReport {
         lines.append("Measured over each capacity step's measured phase only (one mode on the cluster at a time): CPU time "
             + "(user + system) of the processes the run started, from `/proc/PID/stat` (nginx with its workers), Redis's commands from its own "
             + "`INFO commandstats` (those its Lua scripts run included; `evalsha` is the script call itself), bytes as the generator wrote and read "
-            + "them (HTTP only, no TCP/IP headers). Per request = the phase's total / its requests.")
+            + "them (HTTP only, no TCP/IP headers; a cached session's without the header that routes it to the caching nodes, which only the "
+            + "benchmark sends). Per request = the phase's total / its requests.")
         lines += ["", "| contender | node CPU | Redis CPU | LB CPU | cluster CPU | generator CPU | Redis commands | request bytes | response bytes |",
             "|---|---:|---:|---:|---:|---:|---|---:|---:|"]
         for contender in contenders {
@@ -198,6 +201,16 @@ public enum CostReport {
                     + "(\(micros(session.cpu("redis"))) of it in Redis, \(number(session.redisCalls)) commands), a JWT request \(micros(jwt.clusterCPU)) "
                     + "(\(micros(jwt.cpu("redis"))) in Redis, \(number(jwt.redisCalls)) commands). The JWT request is "
                     + "\(Int((jwt.requestBytes - session.requestBytes).rounded())) bytes larger on the wire (\(Int(jwt.requestBytes.rounded())) against \(Int(session.requestBytes.rounded())) with the cookie).")
+            }
+            for cached in contenders where cached.label == session.label && cached.mode == .cachedSession {
+                var text = "**What the session cache buys\(session.label.isEmpty ? "" : " (\(session.label))").** A session answered from the nodes' memory cost the cluster "
+                    + "\(micros(cached.clusterCPU)) of CPU against \(micros(session.clusterCPU)) read from Redis, with \(number(cached.redisCalls)) Redis commands per request "
+                    + "(\(micros(cached.cpu("redis"))) of Redis CPU) against \(number(session.redisCalls))"
+                if let jwt = contenders.first(where: { $0.label == session.label && $0.mode == .jwt }) {
+                    text += "; a JWT request cost \(micros(jwt.clusterCPU)) and is \(Int((jwt.requestBytes - cached.requestBytes).rounded())) bytes larger"
+                }
+                sentences.append(text + ". What it costs: memory on every node for the sessions it holds, and every change to a session key "
+                    + "(login, logout, sliding-expiry renewal) sent by Redis to every caching node; ended sessions still end at once.")
             }
             if session.cpu("redis") > 0 {
                 var text = "**Where one Redis core is the limit (\(session.name)).** At \(micros(session.cpu("redis"))) of Redis CPU per session request, "

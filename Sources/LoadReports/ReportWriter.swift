@@ -99,7 +99,10 @@ public enum ReportWriter {
     static func color(_ run: ResultFile.Run) -> String {
         let base = SVGChart.palette[run.mode] ?? "#2ca02c"
         guard let stage = run.stage, stage > 1 else { return base }
-        let shades: [AuthMode: [String]] = [.session: ["#1f77b4", "#4e9bd1", "#7fb8e0", "#aed2ec"], .jwt: ["#d62728", "#e35b5c", "#ec8c8c", "#f4b9b9"]]
+        let shades: [AuthMode: [String]] = [
+            .session: ["#1f77b4", "#4e9bd1", "#7fb8e0", "#aed2ec"], .cachedSession: ["#2ca02c", "#5cbd5c", "#8fd48f", "#c0e8c0"],
+            .jwt: ["#d62728", "#e35b5c", "#ec8c8c", "#f4b9b9"],
+        ]
         let list = shades[run.mode] ?? [base]
         return list[min(stage - 1, list.count - 1)]
     }

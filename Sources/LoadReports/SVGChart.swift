@@ -43,7 +43,7 @@ public struct SVGChart {
         self.height = height
     }
 
-    public static let palette: [AuthMode: String] = [.session: "#1f77b4", .jwt: "#d62728", .none: "#7f7f7f"]
+    public static let palette: [AuthMode: String] = [.session: "#1f77b4", .cachedSession: "#2ca02c", .jwt: "#d62728", .none: "#7f7f7f"]
 
     public func render() -> String {
         let left = 70.0, right = 40.0, top = 40.0, bottom = 50.0

@@ -8,7 +8,7 @@ import RedisClient
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The standard comparison: capacity of none, session and jwt, then both modes in open loop at shares of the lower capacity; results and report in --out.")
+        abstract: "The standard comparison: capacity of none, session and jwt (and cached sessions), then the contenders in open loop at shares of the lowest capacity; results and report in --out.")
 
     @OptionGroup var options: LoadOptions
     @Option(help: "The results folder; every step writes a sub-folder, the overview report.md goes here.") var out: String
@@ -18,6 +18,8 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "With --cluster: logins, refreshes and logouts measured one kind at a time after the load steps (0: none).")
     var operations = 1000
     @Option(help: "The nodes' --key-prefix, for the revocation list's size.") var keyPrefix = "ab:"
+    @Flag(help: "Also measure sessions on caching nodes (session-cached): its requests carry X-AuthBench-Contender: cached, which a scripts/cluster --cached-nodes load balancer routes to them.")
+    var cachedSessions = false
 
     func run() async throws {
         let levels = loadLevels.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
@@ -25,7 +27,8 @@ struct Bench: AsyncParsableCommand {
             throw ValidationError("--load-levels: give fractions between 0 and 2, e.g. 0.5,0.8")
         }
         guard (0...100_000).contains(operations) else { throw ValidationError("--operations must be from 0 to 100000") }
-        let comparison = StandardComparison(base: try options.plan(modes: [.session, .jwt]), loadLevels: levels)
+        let contenders: [AuthMode] = cachedSessions ? [.session, .cachedSession, .jwt] : [.session, .jwt]
+        let comparison = StandardComparison(base: try options.plan(modes: contenders), contenders: contenders, loadLevels: levels)
         var meter: ClusterResourceMeter?
         var redis: RedisClient?
         if let cluster {
@@ -67,12 +70,13 @@ struct Bench: AsyncParsableCommand {
         }
         let step: StandardComparison.Step
         do {
-            step = try comparison.openLoopStep(sessionCapacity: capacity[.session] ?? 0, jwtCapacity: capacity[.jwt] ?? 0)
+            step = try comparison.openLoopStep(capacities: capacity)
         } catch {
             throw ValidationError(error.description)
         }
         let rates = step.plan.schedule.compactMap(\.rate).map { String(Int($0)) }.joined(separator: " and ")
-        note("\(name)[\(comparison.capacitySteps.count + 1)/\(total)] session and jwt interleaved, open loop at \(rates) requests/s (\(options.duration.text) each)")
+        let modes = comparison.contenders.map(\.rawValue).joined(separator: ", ")
+        note("\(name)[\(comparison.capacitySteps.count + 1)/\(total)] \(modes) interleaved, open loop at \(rates) requests/s (\(options.duration.text) each)")
         let result = try await options.measure(step.plan, meter: meter)
         try ResultDirectory.write(result, to: directory.appendingPathComponent(step.folder))
         if let meter, operations > 0 {

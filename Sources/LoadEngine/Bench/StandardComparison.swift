@@ -1,18 +1,24 @@
 import NIOCore
 
-/// The standard comparison of `authbench-load bench` and `scripts/bench`: the capacity of `none`,
-/// `session` and `jwt` one after the other (closed loop, all connections on one mode), then both
-/// modes interleaved in open loop at shares of the lower of the two capacities.
+/// The standard comparison of `authbench-load bench` and `scripts/bench`: the capacity of `none`
+/// and of each contender (`session` and `jwt`, and `session-cached` when the cluster has caching
+/// nodes) one after the other (closed loop, all connections on one mode), then the contenders
+/// side by side in open loop at shares of the lowest capacity.
 public struct StandardComparison: Sendable {
     /// The shared settings; its modes, rate and stages are what this type sets per step.
     public var base: LoadPlan
+    /// The modes compared, in the order they run.
+    public var contenders: [AuthMode]
     /// Total open-loop rates as fractions of the lower capacity.
     public var loadLevels: [Double]
     /// What `none` requests: a route without authentication, since the measured path would answer 401.
     public var baselinePath: String
 
-    public init(base: LoadPlan, loadLevels: [Double] = [0.5, 0.8], baselinePath: String = "/healthz") {
+    public init(
+        base: LoadPlan, contenders: [AuthMode] = [.session, .jwt], loadLevels: [Double] = [0.5, 0.8], baselinePath: String = "/healthz"
+    ) {
         self.base = base
+        self.contenders = contenders
         self.loadLevels = loadLevels
         self.baselinePath = baselinePath
     }
@@ -24,7 +30,7 @@ public struct StandardComparison: Sendable {
     }
 
     public var capacitySteps: [Step] {
-        [AuthMode.none, .session, .jwt].map { mode in
+        ([AuthMode.none] + contenders).map { mode in
             var plan = base
             plan.modes = [mode]
             if mode == .none { plan.path = baselinePath }
@@ -34,14 +40,15 @@ public struct StandardComparison: Sendable {
         }
     }
 
-    /// Both modes at each load level, one stage per level, on the same logged-in users.
-    public func openLoopStep(sessionCapacity: Double, jwtCapacity: Double) throws(LoadPlan.Invalid) -> Step {
-        let lower = min(sessionCapacity, jwtCapacity)
+    /// Every contender at each load level, one stage per level, on the same logged-in users.
+    public func openLoopStep(capacities: [AuthMode: Double]) throws(LoadPlan.Invalid) -> Step {
+        let lower = contenders.map { capacities[$0] ?? 0 }.min() ?? 0
         guard lower >= 1 else {
-            throw LoadPlan.Invalid(description: "a capacity run served no requests (session \(Int(sessionCapacity))/s, jwt \(Int(jwtCapacity))/s); see the nodes' logs")
+            let measured = contenders.map { "\($0.rawValue) \(Int(capacities[$0] ?? 0))/s" }.joined(separator: ", ")
+            throw LoadPlan.Invalid(description: "a capacity run served no requests (\(measured)); see the nodes' logs")
         }
         var plan = base
-        plan.modes = [.session, .jwt]
+        plan.modes = contenders
         plan.rate = nil
         plan.stages = loadLevels.map { LoadPlan.Stage(rate: ($0 * lower).rounded(), duration: base.duration) }
         return Step(folder: folder("open-loop"), plan: plan)

@@ -7,11 +7,16 @@ import NIOCore
 public struct VirtualUser: Sendable {
     var username: String
     public var credential: (name: String, value: String)
+    /// Headers sent with the credential (a cached session's routing header).
+    var routing: [(String, String)] = []
     var refreshToken: String?
     /// Seconds the access token lives, from its login or refresh.
     var expiresIn: Int?
     /// When it was obtained (monotonic), to know when to renew it.
     var obtainedAt = NIODeadline.now()
+
+    /// The credential and the routing headers: what each request carries.
+    public var requestHeaders: [(String, String)] { [credential] + routing }
 
     /// When to renew it: a fifth of its life (at least 2 s) before it expires; nil when it does not expire.
     var renewAt: NIODeadline? {
@@ -64,19 +69,19 @@ public enum VirtualUsers {
     }
 
     public static func logIn(_ username: String, password: String, mode: AuthMode, at target: Target, group: any EventLoopGroup) async throws -> VirtualUser {
-        let body = try JSONSerialization.data(withJSONObject: ["username": username, "password": password, "mode": mode.rawValue])
+        let body = try JSONSerialization.data(withJSONObject: ["username": username, "password": password, "mode": mode.loginMode])
         let response = try await HTTPExchange.send(
-            to: target, method: .POST, path: "/auth/login", headers: [("Content-Type", "application/json")],
+            to: target, method: .POST, path: "/auth/login", headers: [("Content-Type", "application/json")] + mode.routingHeaders,
             body: Array(body), group: group)
         guard response.status == 200 else {
             throw LoginFailed(description: "login of \(username) at \(target) answered \(response.status)")
         }
         switch mode {
-        case .session:
+        case .session, .cachedSession:
             guard let cookie = response.headers["Set-Cookie"].first(where: { $0.hasPrefix("sid=") }),
                 let pair = cookie.split(separator: ";").first
             else { throw LoginFailed(description: "login of \(username) set no sid cookie") }
-            return VirtualUser(username: username, credential: ("Cookie", String(pair)))
+            return VirtualUser(username: username, credential: ("Cookie", String(pair)), routing: mode.routingHeaders)
         case .jwt:
             return try tokens(for: username, from: response, what: "login")
         case .none:

@@ -83,7 +83,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
             slots = [UserSlot(user: nil, request: HTTPRequestBytes(path: plan.path, authority: authority))]
         } else {
             slots = plan.users.map { user in
-                UserSlot(user: user, request: HTTPRequestBytes(path: plan.path, authority: authority, headers: [user.credential]))
+                UserSlot(user: user, request: HTTPRequestBytes(path: plan.path, authority: authority, headers: user.requestHeaders))
             }
         }
         self.finished = finished
@@ -269,7 +269,7 @@ final class LoadConnectionHandler: ChannelInboundHandler {
                 _ = byLogin ? self.recorder.reloginLatency.record(micros) : self.recorder.refreshLatency.record(micros)
                 self.slots[index].user = renewed
                 self.slots[index].request = HTTPRequestBytes(
-                    path: plan.path, authority: plan.target.authority, headers: [renewed.credential])
+                    path: plan.path, authority: plan.target.authority, headers: renewed.requestHeaders)
             case .failure:
                 self.recorder.renewalFailures += 1
                 if !byLogin {

@@ -5,6 +5,22 @@ public enum AuthMode: String, Sendable, CaseIterable, Codable, Comparable {
     case none
     case session
     case jwt
+    /// A session on nodes that answer sessions from memory (`--session-cache tracking`): logged
+    /// in and sent as `session`, with `routingHeader`, by which the load balancer of a
+    /// `scripts/cluster --cached-nodes` cluster sends it to those nodes.
+    case cachedSession = "session-cached"
+
+    /// The header that routes a cached-session request to the caching nodes.
+    public static let routingHeader = (name: "X-AuthBench-Contender", value: "cached")
+
+    /// The `mode` a login asks the node for.
+    public var loginMode: String { self == .cachedSession ? AuthMode.session.rawValue : rawValue }
+
+    /// Headers every request of this mode carries besides its credential.
+    public var routingHeaders: [(String, String)] { self == .cachedSession ? [Self.routingHeader] : [] }
+
+    /// What the routing headers add to each request: bytes a deployment's own requests would not carry.
+    public var routingHeaderBytes: Int { routingHeaders.reduce(0) { $0 + $1.0.utf8.count + 2 + $1.1.utf8.count + 2 } }
 
     /// By name, as reports list them.
     public static func < (lhs: AuthMode, rhs: AuthMode) -> Bool { lhs.rawValue < rhs.rawValue }
