@@ -66,7 +66,8 @@ struct StaleSessionProbe: Sendable {
     private func deleteAndWatch(using redis: RedisClient) async -> EventOutcome {
         var staleAccepts = 0
         var window: Duration = .zero
-        var slowestRefusal: Duration = .zero
+        // Per deleted session: from the DEL to the last node's first refusal.
+        var refusedEverywhere: [Duration] = []
         for session in sessions {
             for (index, node) in nodes.enumerated() {
                 for _ in 0..<2 {
@@ -86,28 +87,37 @@ struct StaleSessionProbe: Sendable {
                 if case .failure(let error) = watched { return EventOutcome(ok: false, detail: "delete_sessions: \(error)") }
                 return EventOutcome(ok: false, detail: "delete_sessions failed")
             }
+            var slowest: Duration = .zero
             for (index, nodeAnswers) in answers.enumerated() {
                 guard let refusal = nodeAnswers.first(where: { $0.status == 401 }) else {
                     return EventOutcome(
                         ok: false,
                         detail: "node \(index + 1) did not refuse a deleted session within \(deadline.nanoseconds / 1_000_000_000) s")
                 }
-                slowestRefusal = max(slowestRefusal, refusal.received - deletedAt)
+                slowest = max(slowest, refusal.received - deletedAt)
                 staleAccepts += nodeAnswers.filter { $0.status == 200 && $0.sent > refusal.received }.count
                 if let lastAccept = nodeAnswers.last(where: { $0.status == 200 }), lastAccept.sent > deletedAt {
                     window = max(window, lastAccept.sent - deletedAt)
                 }
             }
+            refusedEverywhere.append(slowest)
         }
+        refusedEverywhere.sort()
+        func percentile(_ fraction: Double) -> Duration {
+            refusedEverywhere[min(refusedEverywhere.count - 1, Int((Double(refusedEverywhere.count) * fraction).rounded(.up)) - 1)]
+        }
+        func text(_ duration: Duration) -> String { ConsoleTable.micros(UInt64(duration.seconds * 1e6)) }
         let values = [
             "session_stale_accepts": Double(staleAccepts),
             Scenario.Expectation.EventMeasure.staleWindow.valueName(.session): NodeWatch.rounded(window),
+            "session_refused_p50_s": NodeWatch.rounded(percentile(0.5)),
+            "session_refused_p99_s": NodeWatch.rounded(percentile(0.99)),
         ]
         return EventOutcome(
             ok: true,
-            detail: "\(sessions.count) session(s) deleted in Redis: refused by all \(nodes.count) nodes within "
-                + "\(ConsoleTable.micros(UInt64(slowestRefusal.seconds * 1e6))) of the DEL; the last accept was sent "
-                + "\(ConsoleTable.micros(UInt64(window.seconds * 1e6))) after it; \(staleAccepts) request(s) accepted after a refusal",
+            detail: "\(sessions.count) session(s) deleted in Redis: refused by all \(nodes.count) nodes after p50 \(text(percentile(0.5))), "
+                + "p99 \(text(percentile(0.99))), max \(text(refusedEverywhere.last ?? .zero)) from the DEL; the last accept was sent "
+                + "\(text(window)) after it; \(staleAccepts) request(s) accepted after a refusal",
             values: values)
     }
 
