@@ -130,7 +130,7 @@ import Testing
         #expect(cache.lookup("a", now: 1_100) != nil)
     }
 
-    @Test func asksForOneTouchAtATimePerSession() async {
+    @Test func asksForOneTouchAtATimePerSession() async throws {
         let cache = liveCache()
         cache.requestTouch("a")
         cache.requestTouch("a")
@@ -138,7 +138,9 @@ import Testing
         var touches = cache.touches.makeAsyncIterator()
         #expect(await touches.next() == "a")
         #expect(await touches.next() == "b")
+        try fill(cache, "a")
         cache.touchFinished("a")
+        #expect(!cache.holds("a"), "a finished touch drops the entry whose TTL it changed")
         cache.requestTouch("a")
         #expect(await touches.next() == "a", "a finished touch can be asked for again")
     }

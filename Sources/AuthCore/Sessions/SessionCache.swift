@@ -117,8 +117,14 @@ public final class SessionCache: Sendable {
         touchRequests.yield(idHash)
     }
 
+    /// The touch's EXPIRE has been answered: the entry's TTL is stale, so it goes now rather
+    /// than when the touch's own invalidation arrives (a request in between would touch again).
     func touchFinished(_ idHash: String) {
-        _ = state.withLock { $0.touching.remove(idHash) }
+        state.withLock { state in
+            state.entries.remove(idHash)
+            if state.fetching[idHash] != nil { state.invalidatedWhileFetching.insert(idHash) }
+            state.touching.remove(idHash)
+        }
     }
 
     /// These sessions changed in Redis.
