@@ -237,7 +237,6 @@ import Testing
             for _ in 0..<20 { #expect(try await sessions.resume(id: id) != nil) }
             #expect(touches() == 1, "one renewal for twenty requests")
             #expect(try await eventually { (try await redis.send(RedisCommand("PTTL", key)).integer ?? 0) > 50_000 }, "the TTL was pushed out")
-            #expect(try await eventually { cache.count == 0 }, "the renewal's own change was heard")
             for _ in 0..<20 { #expect(try await sessions.resume(id: id) != nil) }
             #expect(touches() == 1, "the renewed TTL is not renewed again")
         }
