@@ -11,8 +11,7 @@ import ServiceLifecycle
 /// off the request's path, so a session can end up to one interval early, never late. While
 /// the cache is not current every read is the uncached GETEX.
 public struct CachedSessionStore: SessionStore {
-    let redis: RedisClient
-    let keys: RedisKeys
+    /// Every write, and every read while the cache is not current.
     let uncached: RedisSessionStore
     public let cache: SessionCache
     let clock: any AuthClock
@@ -20,8 +19,6 @@ public struct CachedSessionStore: SessionStore {
     public let touchInterval: Int
 
     public init(redis: RedisClient, keys: RedisKeys, cache: SessionCache, clock: any AuthClock, touchInterval: Int) {
-        self.redis = redis
-        self.keys = keys
         self.uncached = RedisSessionStore(redis: redis, keys: keys)
         self.cache = cache
         self.clock = clock
@@ -63,7 +60,7 @@ public struct CachedSessionStore: SessionStore {
     }
 
     private func read(_ idHash: String, now: Double) async throws -> SessionCache.Entry? {
-        let reply = try await redis.evalScript(Self.readScript, keys: [keys.session(idHash)])
+        let reply = try await uncached.redis.evalScript(Self.readScript, keys: [uncached.keys.session(idHash)])
         guard let parts = reply.array, parts.count == 2, let json = parts[0].bytes, let milliseconds = parts[1].integer,
             let session = StoredSession.decode(json)
         else { return nil }

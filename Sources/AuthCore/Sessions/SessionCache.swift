@@ -29,10 +29,8 @@ public final class SessionCache: Sendable {
     /// A read of one session from Redis that may end in an insert.
     public struct Fetch: Sendable {
         let idHash: String
-        let generation: UInt64
     }
 
-    public let capacity: Int
     public let maxStaleness: TimeAmount
     private let state: Mutex<State>
     private let counters: Counters
@@ -42,7 +40,6 @@ public final class SessionCache: Sendable {
 
     public init(capacity: Int, maxStaleness: TimeAmount, metricsFactory: any MetricsFactory = MetricsSystem.factory) {
         precondition(capacity > 0, "a session cache holds at least one entry")
-        self.capacity = capacity
         self.maxStaleness = maxStaleness
         self.state = Mutex(State(capacity: capacity))
         self.counters = Counters(factory: metricsFactory)
@@ -86,7 +83,7 @@ public final class SessionCache: Sendable {
         let fetch = state.withLock { state -> Fetch? in
             guard state.isCurrent(now: uptime, maxStaleness: maxStaleness) else { return nil }
             state.fetching[idHash, default: 0] += 1
-            return Fetch(idHash: idHash, generation: state.generation)
+            return Fetch(idHash: idHash)
         }
         if fetch == nil { counters.bypasses.increment() }
         return fetch
@@ -102,7 +99,7 @@ public final class SessionCache: Sendable {
                 state.fetching[fetch.idHash] = nil
                 state.invalidatedWhileFetching.remove(fetch.idHash)
             }
-            guard let entry, !invalidated, fetch.generation == state.generation else { return false }
+            guard let entry, !invalidated else { return false }
             return state.entries.set(fetch.idHash, entry)
         }
         if evicted { counters.evictions.increment() }
@@ -121,8 +118,7 @@ public final class SessionCache: Sendable {
     /// than when the touch's own invalidation arrives (a request in between would touch again).
     func touchFinished(_ idHash: String) {
         state.withLock { state in
-            state.entries.remove(idHash)
-            if state.fetching[idHash] != nil { state.invalidatedWhileFetching.insert(idHash) }
+            state.forget(idHash)
             state.touching.remove(idHash)
         }
     }
@@ -130,10 +126,7 @@ public final class SessionCache: Sendable {
     /// These sessions changed in Redis.
     func invalidate(_ idHashes: [String]) {
         state.withLock { state in
-            for idHash in idHashes {
-                state.entries.remove(idHash)
-                if state.fetching[idHash] != nil { state.invalidatedWhileFetching.insert(idHash) }
-            }
+            for idHash in idHashes { state.forget(idHash) }
         }
         counters.invalidations.increment(by: Int64(idHashes.count))
     }
@@ -172,7 +165,7 @@ public final class SessionCache: Sendable {
 
     private struct State {
         var entries: LRUDictionary<Entry>
-        var generation: UInt64 = 0
+        /// Reads of each session from Redis in flight, and those whose key changed meanwhile.
         var fetching: [String: Int] = [:]
         var invalidatedWhileFetching: Set<String> = []
         var touching: Set<String> = []
@@ -187,10 +180,15 @@ public final class SessionCache: Sendable {
             feedUp && (now < confirmedUpTo || now - confirmedUpTo <= UInt64(maxStaleness.nanoseconds))
         }
 
+        /// Drops the session, and any read of it in flight keeps nothing.
+        mutating func forget(_ idHash: String) {
+            entries.remove(idHash)
+            if fetching[idHash] != nil { invalidatedWhileFetching.insert(idHash) }
+        }
+
         mutating func flush() -> Bool {
             let hadEntries = !entries.isEmpty
             entries.removeAll()
-            generation &+= 1
             invalidatedWhileFetching.formUnion(fetching.keys)
             return hadEntries
         }
