@@ -37,27 +37,16 @@ public struct ClusterResourceMeter: ResourceMeter {
         return sample
     }
 
-    /// `cluster.env` of a `scripts/cluster` run directory as a dictionary; nil when there is none.
-    static func settings(inRunDirectory directory: String) -> [String: String]? {
-        guard let text = try? String(contentsOfFile: directory + "/cluster.env", encoding: .utf8) else { return nil }
-        var settings: [String: String] = [:]
-        for line in text.split(separator: "\n") {
-            guard let equals = line.firstIndex(of: "=") else { continue }
-            settings[String(line[..<equals])] = String(line[line.index(after: equals)...])
-        }
-        return settings
-    }
-
     /// `cluster.env`'s `BCRYPT_COST`, the nodes' bcrypt cost.
     public static func bcryptCost(inRunDirectory directory: String) -> Int? {
-        settings(inRunDirectory: directory)?["BCRYPT_COST"].flatMap { Int($0) }
+        ClusterRunDirectory.settings(directory)?["BCRYPT_COST"].flatMap { Int($0) }
     }
 
     /// The cluster `scripts/cluster up` started in `directory`: `node-N.pid` (role `node`),
     /// `redis.pid` (`redis`), `lb.pid` (`lb`, nginx and its workers), this process as `load`,
     /// and Redis at `cluster.env`'s `REDIS_URL`. The caller shuts the returned client down.
     public static func runDirectory(_ directory: String, eventLoopGroup: any EventLoopGroup) throws -> (ClusterResourceMeter, RedisClient) {
-        guard let settings = settings(inRunDirectory: directory) else {
+        guard let settings = ClusterRunDirectory.settings(directory) else {
             throw Failure(description: "no cluster in \(directory): no cluster.env (scripts/cluster up writes it)")
         }
         guard let url = settings["REDIS_URL"] else {

@@ -35,14 +35,8 @@ public struct ScriptedCluster: ClusterControl {
 
     /// `cluster.env` as a dictionary.
     func settings() throws -> [String: String] {
-        let path = directory + "/cluster.env"
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        guard let settings = ClusterRunDirectory.settings(directory) else {
             throw ScenarioRunner.Failure(description: "no cluster in \(directory): start one with scripts/cluster up --lb (or scripts/bench --scenario)")
-        }
-        var settings: [String: String] = [:]
-        for line in text.split(separator: "\n") {
-            guard let equals = line.firstIndex(of: "=") else { continue }
-            settings[String(line[..<equals])] = String(line[line.index(after: equals)...])
         }
         return settings
     }
