@@ -195,6 +195,7 @@ let package = Package(
         ),
         .target(
             name: "TestSupport",
+            dependencies: ["RedisClient"],
             path: "Tests/TestSupport"
         ),
         .testTarget(

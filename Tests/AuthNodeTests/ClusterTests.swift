@@ -20,14 +20,7 @@ import Testing
         for index in 1...3 {
             nodes.append(try await NodeHarness.make(.redis, redisURL: redisURL, nodeID: "node-\(index)", port: 0, keyPrefix: prefix))
         }
-        let (first, second, third) = (nodes[0], nodes[1], nodes[2])
-        try await first.test(.live) { one in
-            try await second.test(.live) { two in
-                try await third.test(.live) { three in
-                    try await body([one, two, three])
-                }
-            }
-        }
+        try await NodeHarness.live(nodes, body)
     }
 
     @Test func aLoginOnOneNodeWorksOnTheOthersAndLogoutReachesThemAll() async throws {

@@ -107,6 +107,18 @@ struct NodeHarness {
         }
     }
 
+    /// Runs `body` with every node of `harnesses` live on a loopback socket, each once ready,
+    /// their clients in the same order.
+    static func live(
+        _ harnesses: [NodeHarness], clients: [any TestClientProtocol] = [],
+        _ body: @Sendable ([any TestClientProtocol]) async throws -> Void
+    ) async throws {
+        guard let first = harnesses.first else { return try await body(clients) }
+        try await first.test(.live) { client in
+            try await live(Array(harnesses.dropFirst()), clients: clients + [client], body)
+        }
+    }
+
     /// Moves time on: the manual clock where there is one, the wall clock otherwise.
     func advance(by seconds: Double) async throws {
         if let clock {

@@ -29,14 +29,9 @@ import Testing
                     .redis, redisURL: redisURL, nodeID: "node-\(index)", port: 0, keyPrefix: prefix, sessionIdleTimeout: sessionIdleTimeout,
                     sessionCache: .tracking))
         }
-        let nodes = harnesses
-        try await nodes[0].test(.live) { one in
-            try await nodes[1].test(.live) { two in
-                try await nodes[2].test(.live) { three in
-                    for node in nodes { #expect(try await eventually { node.cache.isCurrent }, "the invalidation feed came up") }
-                    try await body(nodes, [one, two, three])
-                }
-            }
+        try await NodeHarness.live(harnesses) { [harnesses] clients in
+            for node in harnesses { #expect(try await eventually { node.cache.isCurrent }, "the invalidation feed came up") }
+            try await body(harnesses, clients)
         }
     }
 
@@ -56,20 +51,8 @@ import Testing
         return true
     }
 
-    func withRedis<T>(_ url: String, _ body: (RedisClient) async throws -> T) async throws -> T {
-        let redis = RedisClient(configuration: try RedisConfiguration(url: url))
-        do {
-            let result = try await body(redis)
-            await redis.shutdown()
-            return result
-        } catch {
-            await redis.shutdown()
-            throw error
-        }
-    }
-
     @Test func everyWayASessionEndsInRedisReachesEveryNodesMemory() async throws {
-        let redisURL: String? = nil
+        let redisURL = try TestEnvironment.requireRedisURL()
         try await withThreeCachingNodes { harnesses, nodes in
             let keys = harnesses[0].configuration.keys
 
@@ -87,7 +70,7 @@ import Testing
 
             let deleted = try #require(try await nodes[0].login("writer1", mode: "session").sessionCookie)
             try await warm(deleted, harnesses, nodes)
-            try await withRedis(redisURL ?? TestEnvironment.requireRedisURL()) { (redis) async throws in
+            try await withRedisClient(url: redisURL) { (redis) async throws in
                 #expect(try await redis.del(keys.session(OpaqueSecret.storageKey(of: deleted))) == 1)
             }
             #expect(try await refusedEverywhere(deleted, nodes), "an operator's DEL")
@@ -95,7 +78,7 @@ import Testing
             // A change to the TTL alone is a change too.
             let shortened = try #require(try await nodes[0].login("writer1", mode: "session").sessionCookie)
             try await warm(shortened, harnesses, nodes)
-            try await withRedis(redisURL ?? TestEnvironment.requireRedisURL()) { (redis) async throws in
+            try await withRedisClient(url: redisURL) { (redis) async throws in
                 #expect(try await redis.send(RedisCommand("PEXPIRE", keys.session(OpaqueSecret.storageKey(of: shortened)), "600000")).integer == 1)
             }
             for harness in harnesses {
@@ -111,7 +94,7 @@ import Testing
             let sid = try #require(try await nodes[0].login("writer1", mode: "session").sessionCookie)
             try await warm(sid, harnesses, nodes)
             let key = harnesses[0].configuration.keys.session(OpaqueSecret.storageKey(of: sid))
-            try await withRedis(redisURL) { (redis) async throws in
+            try await withRedisClient(url: redisURL) { (redis) async throws in
                 #expect(try await eventually { try await redis.send(RedisCommand("EXISTS", key)).integer == 0 }, "Redis expired it")
             }
             for node in nodes {
@@ -125,7 +108,7 @@ import Testing
             try await withThreeCachingNodes(redisURL: server.url) { harnesses, nodes in
                 let evicted = try #require(try await nodes[0].login("writer1", mode: "session").sessionCookie)
                 try await warm(evicted, harnesses, nodes)
-                try await withRedis(server.url) { (redis) async throws in
+                try await withRedisClient(url: server.url) { (redis) async throws in
                     // Only keys with a TTL may go (the users stay), and every write must make room.
                     _ = try await redis.send(RedisCommand("CONFIG", "SET", "maxmemory-policy", "volatile-ttl"))
                     _ = try await redis.send(RedisCommand("CONFIG", "SET", "maxmemory", "1"))
@@ -139,7 +122,7 @@ import Testing
 
                 let flushed = try #require(try await nodes[0].login("writer1", mode: "session").sessionCookie)
                 try await warm(flushed, harnesses, nodes)
-                try await withRedis(server.url) { (redis) async throws in _ = try await redis.send(RedisCommand("FLUSHDB")) }
+                try await withRedisClient(url: server.url) { (redis) async throws in _ = try await redis.send(RedisCommand("FLUSHDB")) }
                 #expect(try await refusedEverywhere(flushed, nodes), "FLUSHDB")
             }
         }
@@ -154,7 +137,7 @@ import Testing
                 try await warm(sid, [harness], [client])
                 let flushesBefore = harness.metric("authbench_session_cache_flushes_total")
 
-                try await withRedis(server.url) { (redis) async throws in
+                try await withRedisClient(url: server.url) { (redis) async throws in
                     #expect(try await redis.send(RedisCommand("CLIENT", "KILL", "TYPE", "pubsub")).integer ?? 0 >= 1)
                 }
                 #expect(try await eventually { harness.metric("authbench_session_cache_flushes_total") > flushesBefore })
@@ -163,7 +146,7 @@ import Testing
                 // Back: answered from memory again, and a change is heard again.
                 #expect(try await eventually { harness.cache.isCurrent })
                 try await warm(sid, [harness], [client])
-                try await withRedis(server.url) { (redis) async throws in
+                try await withRedisClient(url: server.url) { (redis) async throws in
                     _ = try await redis.del(harness.configuration.keys.session(OpaqueSecret.storageKey(of: sid)))
                 }
                 #expect(try await refusedEverywhere(sid, [client]))
@@ -191,7 +174,7 @@ import Testing
                 #expect(try await eventually { !harness.cache.isCurrent }, "the silent feed went stale")
                 #expect(try await client.get("/api/me", session: sid).status == .ok, "served from Redis")
                 #expect(!harness.cache.contains(sid), "emptied once stale")
-                try await withRedis(server.url) { (redis) async throws in
+                try await withRedisClient(url: server.url) { (redis) async throws in
                     #expect(try await redis.del(harness.configuration.keys.session(OpaqueSecret.storageKey(of: sid))) == 1)
                 }
                 #expect(try await client.get("/api/me", session: sid).errorCode == "invalid_session", "refused on the next request")
@@ -212,35 +195,35 @@ import Testing
         let registry = PrometheusCollectorRegistry()
         let clock = ManualClock(Date().timeIntervalSince1970)
         let cache = SessionCache(capacity: 10, maxStaleness: .seconds(5), metricsFactory: PrometheusMetricsFactory(registry: registry))
-        let redis = RedisClient(configuration: configuration)
-        let sync = SessionCacheSync(configuration: configuration, redis: redis, keys: keys, cache: cache, idleTimeout: 60, logger: Logger(label: "test"))
-        let store = CachedSessionStore(redis: redis, keys: keys, cache: cache, clock: clock, touchInterval: 10)
-        let sessions = Sessions(store: store, clock: clock, idleTimeout: 60, absoluteLifetime: 3_600)
-        func touches() -> Double { metric("authbench_session_cache_touches_total", in: registry) }
+        try await withRedisClient(configuration) { (redis) async throws in
+            let sync = SessionCacheSync(configuration: configuration, redis: redis, keys: keys, cache: cache, idleTimeout: 60, logger: Logger(label: "test"))
+            let store = CachedSessionStore(redis: redis, keys: keys, cache: cache, clock: clock, touchInterval: 10)
+            let sessions = Sessions(store: store, clock: clock, idleTimeout: 60, absoluteLifetime: 3_600)
+            func touches() -> Double { metric("authbench_session_cache_touches_total", in: registry) }
 
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await sync.run() }
-            defer { group.cancelAll() }
-            #expect(try await eventually { cache.isCurrent })
-            let id = try await sessions.start(for: UserClaims(sub: "u1", name: "User One", role: .reader))
-            let key = keys.session(OpaqueSecret.storageKey(of: id))
-            for _ in 0..<20 { #expect(try await sessions.resume(id: id) != nil) }
-            #expect(touches() == 0, "a fresh TTL is not renewed")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await sync.run() }
+                defer { group.cancelAll() }
+                #expect(try await eventually { cache.isCurrent })
+                let id = try await sessions.start(for: UserClaims(sub: "u1", name: "User One", role: .reader))
+                let key = keys.session(OpaqueSecret.storageKey(of: id))
+                for _ in 0..<20 { #expect(try await sessions.resume(id: id) != nil) }
+                #expect(touches() == 0, "a fresh TTL is not renewed")
 
-            clock.advance(by: 9)
-            for _ in 0..<20 { #expect(try await sessions.resume(id: id) != nil) }
-            #expect(touches() == 0, "within the interval: no renewal")
+                clock.advance(by: 9)
+                for _ in 0..<20 { #expect(try await sessions.resume(id: id) != nil) }
+                #expect(touches() == 0, "within the interval: no renewal")
 
-            // Redis's TTL is still 60 s of real time; shorten it to what it would be 30 s later.
-            _ = try await redis.send(RedisCommand("PEXPIRE", key, "30000"))
-            #expect(try await eventually { cache.count == 0 }, "the change was heard")
-            for _ in 0..<20 { #expect(try await sessions.resume(id: id) != nil) }
-            #expect(touches() == 1, "one renewal for twenty requests")
-            #expect(try await eventually { (try await redis.send(RedisCommand("PTTL", key)).integer ?? 0) > 50_000 }, "the TTL was pushed out")
-            for _ in 0..<20 { #expect(try await sessions.resume(id: id) != nil) }
-            #expect(touches() == 1, "the renewed TTL is not renewed again")
+                // Redis's TTL is still 60 s of real time; shorten it to what it would be 30 s later.
+                _ = try await redis.send(RedisCommand("PEXPIRE", key, "30000"))
+                #expect(try await eventually { cache.count == 0 }, "the change was heard")
+                for _ in 0..<20 { #expect(try await sessions.resume(id: id) != nil) }
+                #expect(touches() == 1, "one renewal for twenty requests")
+                #expect(try await eventually { (try await redis.send(RedisCommand("PTTL", key)).integer ?? 0) > 50_000 }, "the TTL was pushed out")
+                for _ in 0..<20 { #expect(try await sessions.resume(id: id) != nil) }
+                #expect(touches() == 1, "the renewed TTL is not renewed again")
+            }
         }
-        await redis.shutdown()
     }
 }
 

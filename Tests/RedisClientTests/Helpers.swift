@@ -30,21 +30,6 @@ func withPatientRedisClient<T>(url: String, _ body: (RedisClient) async throws -
     try await withRedisClient(try patientConfiguration(url: url), body)
 }
 
-func withRedisClient<T>(
-    _ configuration: RedisConfiguration,
-    _ body: (RedisClient) async throws -> T
-) async throws -> T {
-    let client = RedisClient(configuration: configuration)
-    do {
-        let result = try await body(client)
-        await client.shutdown()
-        return result
-    } catch {
-        await client.shutdown()
-        throw error
-    }
-}
-
 /// A key no other test uses, so tests can share one Redis and run in parallel.
 func uniqueKey(_ name: String = #function) -> String {
     "test:\(UUID().uuidString):\(name)"
