@@ -18,8 +18,8 @@ struct StaleSessionProbe: Sendable {
         var status: Int
     }
 
-    /// Refusals a node must give in a row before its watch ends: a few, so an accept after a
-    /// refusal has room to show.
+    /// Refusals a node must give before its watch ends: a few, so an accept after a refusal has
+    /// room to show.
     static let refusalsToEndWatch = 5
 
     let sessions: [(name: String, value: String)]
