@@ -40,7 +40,7 @@ public enum ScenarioReport {
                 let count = runs.reduce(0) { $0 + ($1.1.relogins ?? 0) }
                 return Verdict(claim: expectation.description, holds: count <= max, detail: "\(count) re-login(s)")
             case .staleAccepts(let max):
-                let counts = events.compactMap { $0.values?["\(mode.rawValue)_stale_accepts"] }
+                let counts = events.compactMap { $0.values?[Scenario.Expectation.Kind.staleAcceptsValueName(mode)] }
                 guard !counts.isEmpty else {
                     return Verdict(claim: expectation.description, holds: false, detail: "no deleted session was watched for \(mode.rawValue)")
                 }

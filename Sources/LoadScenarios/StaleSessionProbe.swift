@@ -108,7 +108,7 @@ struct StaleSessionProbe: Sendable {
         }
         func text(_ duration: Duration) -> String { ConsoleTable.micros(UInt64(duration.seconds * 1e6)) }
         let values = [
-            "session_stale_accepts": Double(staleAccepts),
+            Scenario.Expectation.Kind.staleAcceptsValueName(.session): Double(staleAccepts),
             Scenario.Expectation.EventMeasure.staleWindow.valueName(.session): NodeWatch.rounded(window),
             "session_refused_p50_s": NodeWatch.rounded(percentile(0.5)),
             "session_refused_p99_s": NodeWatch.rounded(percentile(0.99)),
