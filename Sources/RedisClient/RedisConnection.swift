@@ -45,7 +45,7 @@ final class RedisConnection: @unchecked Sendable {
         let commandTimeout = configuration.commandTimeout
         let channelFuture = ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             // A peer gone without a FIN or RST (a host down, a cut link) shows up as a reset.
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelInitializer { channel in

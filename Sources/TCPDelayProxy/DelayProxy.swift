@@ -60,7 +60,7 @@ public final class DelayProxy: Sendable {
         try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.autoRead, value: false)
             .childChannelInitializer { inbound in self.connectUpstream(for: inbound) }
             .bind(host: host, port: port).get()
@@ -69,7 +69,7 @@ public final class DelayProxy: Sendable {
     /// Connects to the upstream on the inbound connection's own event loop, then glues the two.
     private func connectUpstream(for inbound: any Channel) -> EventLoopFuture<Void> {
         ClientBootstrap(group: inbound.eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(3))
             .connect(host: upstreamHost, port: upstreamPort)
             .flatMapThrowing { upstream in

@@ -225,7 +225,7 @@ public struct LoadRunner: Sendable {
         let finished = loop.makePromise(of: LoadConnectionHandler.Outcome.self)
         ClientBootstrap(group: loop)
             .connectTimeout(.seconds(3))
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             // One response per readable event: a second read would only return EAGAIN.
             .channelOption(.maxMessagesPerRead, value: 1)
             .channelInitializer { channel in
