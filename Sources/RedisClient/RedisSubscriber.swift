@@ -48,6 +48,14 @@ public final class RedisSubscriber: Service, Sendable {
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
 
+    /// The PING interval for a feed whose news may be at most `staleness` old: four PINGs within
+    /// the bound, so a live connection is confirmed well inside it, and never more than a second
+    /// apart, so a dead one (a cut link, no reset) is replaced within a few seconds whatever the
+    /// bound, and the feed is back soon after the link is.
+    public static func pingInterval(forStaleness staleness: TimeAmount) -> TimeAmount {
+        .nanoseconds(min(max(staleness.nanoseconds / 4, 10_000_000), 1_000_000_000))
+    }
+
     public init(
         configuration: RedisConfiguration,
         channels: [String],

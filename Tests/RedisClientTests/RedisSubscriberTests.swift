@@ -5,6 +5,14 @@ import TestSupport
 import Testing
 
 @Suite struct RedisSubscriberTests {
+    @Test func pingsFourTimesWithinTheStalenessBoundAndAtLeastEverySecond() {
+        #expect(RedisSubscriber.pingInterval(forStaleness: .seconds(2)) == .milliseconds(500))
+        #expect(RedisSubscriber.pingInterval(forStaleness: .milliseconds(1000)) == .milliseconds(250))
+        #expect(RedisSubscriber.pingInterval(forStaleness: .seconds(15)) == .seconds(1))
+        #expect(RedisSubscriber.pingInterval(forStaleness: .seconds(3600)) == .seconds(1))
+        #expect(RedisSubscriber.pingInterval(forStaleness: .milliseconds(1)) == .milliseconds(10))
+    }
+
     @Test(.sharedRedis) func deliversPublishedMessages() async throws {
         let configuration = try patientConfiguration(url: TestEnvironment.requireRedisURL())
         let channel = uniqueKey()

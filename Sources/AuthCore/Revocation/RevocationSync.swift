@@ -35,11 +35,10 @@ public final class RevocationSync: Service {
         logger: Logger
     ) {
         self.maxStaleness = maxStaleness
-        // Four PINGs within the bound, so a live channel is confirmed well inside it; a silent one
-        // makes the list stale at the bound and is replaced a few PINGs later.
-        let pingInterval = TimeAmount.nanoseconds(max(maxStaleness.nanoseconds / 4, 10_000_000))
+        // A silent channel makes the list stale at the bound and is replaced a few PINGs later.
         self.subscriber = RedisSubscriber(
-            configuration: configuration, channels: [keys.revocationChannel], pingInterval: pingInterval, logger: logger)
+            configuration: configuration, channels: [keys.revocationChannel],
+            pingInterval: RedisSubscriber.pingInterval(forStaleness: maxStaleness), logger: logger)
         self.store = store
         self.list = list
         self.clock = clock

@@ -102,10 +102,9 @@ public final class SessionCacheSync: Service {
     private let logger: Logger
 
     public init(configuration: RedisConfiguration, redis: RedisClient, keys: RedisKeys, cache: SessionCache, idleTimeout: Int, logger: Logger) {
-        // Four PINGs within the bound, as for the revocation channel.
-        let pingInterval = TimeAmount.nanoseconds(max(cache.maxStaleness.nanoseconds / 4, 10_000_000))
         self.subscriber = RedisSubscriber(
-            configuration: configuration, channels: [], trackingPrefixes: [keys.session("")], pingInterval: pingInterval, logger: logger)
+            configuration: configuration, channels: [], trackingPrefixes: [keys.session("")],
+            pingInterval: RedisSubscriber.pingInterval(forStaleness: cache.maxStaleness), logger: logger)
         self.cache = cache
         self.redis = redis
         self.keys = keys
