@@ -1,6 +1,11 @@
-# AuthBench node and load generator: a Swift 6 build stage and a slim runtime with libhiredis.
+# AuthBench node and load generator: a Swift build stage and a slim Debian runtime with libhiredis.
 # No secret is baked in: the signing key arrives at run time (compose secret or a mounted file).
-FROM swift:6.1-bookworm AS build
+# The base images are build arguments, so that a machine without a registry can name its own
+# (scripts/images); deploy/prebuilt.Dockerfile makes the same runtime from binaries built outside.
+ARG SWIFT_IMAGE=swift:6.3-bookworm
+ARG RUNTIME_IMAGE=debian:bookworm-slim
+
+FROM ${SWIFT_IMAGE} AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libhiredis-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
@@ -11,14 +16,17 @@ COPY Benchmarks ./Benchmarks
 COPY Tests ./Tests
 RUN swift build -c release --static-swift-stdlib --product authbench-node \
     && swift build -c release --static-swift-stdlib --product authbench-load \
-    && mkdir -p /out \
-    && cp "$(swift build -c release --show-bin-path)/authbench-node" "$(swift build -c release --show-bin-path)/authbench-load" /out/
+    && mkdir -p /out/bin \
+    && cp "$(swift build -c release --show-bin-path)/authbench-node" "$(swift build -c release --show-bin-path)/authbench-load" /out/bin/
 
-FROM debian:bookworm-slim
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends libhiredis0.14 ca-certificates \
-    && rm -rf /var/lib/apt/lists/*
-COPY --from=build /out/ /usr/local/bin/
+FROM ${RUNTIME_IMAGE}
+# An image that already carries the libraries (scripts/images' base) needs no package index.
+RUN if [ "$(dpkg-query -W -f '${Status}\n' libhiredis0.14 curl 2>/dev/null | grep -c 'ok installed')" != 2 ]; then \
+      apt-get update \
+      && apt-get install -y --no-install-recommends libhiredis0.14 ca-certificates curl \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
+COPY --from=build /out/ /usr/local/
 USER nobody
 ENTRYPOINT ["authbench-node"]
 CMD ["--help"]

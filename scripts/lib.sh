@@ -45,3 +45,44 @@ authbench_help() {
     esac
   done
 }
+
+# authbench_docker_engine LOG_DIR: makes sure a Docker engine answers, starting dockerd (as root)
+# when none does; sets AUTHBENCH_DOCKERD_PID to the one it started (empty if it found one), so
+# that the caller stops only what it started (authbench_stop_docker_engine).
+authbench_docker_engine() {
+  local log_dir=$1
+  AUTHBENCH_DOCKERD_PID=""
+  docker info >/dev/null 2>&1 && return 0
+  command -v dockerd >/dev/null 2>&1 || { echo "error: no Docker engine and no dockerd: run scripts/bootstrap" >&2; return 1; }
+  [ "$(id -u)" -eq 0 ] || { echo "error: no Docker engine answers and starting dockerd needs root" >&2; return 1; }
+  dockerd > "$log_dir/dockerd.log" 2>&1 < /dev/null &
+  AUTHBENCH_DOCKERD_PID=$!
+  for _ in $(seq 1 300); do
+    docker info >/dev/null 2>&1 && return 0
+    kill -0 "$AUTHBENCH_DOCKERD_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "error: dockerd did not start; its log:" >&2
+  tail -5 "$log_dir/dockerd.log" >&2
+  return 1
+}
+
+authbench_stop_docker_engine() {
+  [ -n "${AUTHBENCH_DOCKERD_PID:-}" ] || return 0
+  kill -TERM "$AUTHBENCH_DOCKERD_PID" 2>/dev/null || true
+  for _ in $(seq 1 300); do kill -0 "$AUTHBENCH_DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
+  AUTHBENCH_DOCKERD_PID=""
+}
+
+# authbench_free_subnet_prefixes: prints two /24 prefixes (e.g. "10.213.40 10.213.41") that no
+# Docker network and no route of this host uses, for a project's own front and back networks.
+authbench_free_subnet_prefixes() {
+  local used x
+  used=$( { docker network inspect $(docker network ls -q) -f '{{range .IPAM.Config}}{{.Subnet}} {{end}}' 2>/dev/null; ip -4 route 2>/dev/null; } | tr ' ' '\n')
+  for _ in $(seq 1 100); do
+    x=$(( (RANDOM % 120) * 2 + 2 ))
+    if ! grep -qE "^10\.213\.($x|$((x + 1)))\." <<< "$used"; then echo "10.213.$x 10.213.$((x + 1))"; return 0; fi
+  done
+  echo "error: no free 10.213.x.0/24 pair for the project's networks" >&2
+  return 1
+}

@@ -19,9 +19,9 @@ extension ClusterControl {
     }
 }
 
-/// A cluster that `scripts/cluster up` started on this machine: `cluster.env` in its run
-/// directory names the nodes and the load balancer, and each event is
-/// `scripts/cluster VERB ... --run-dir DIR`, whose last line is the event's detail.
+/// A cluster that `scripts/cluster up` (or `scripts/containers up`) started on this machine:
+/// `cluster.env` in its run directory names the nodes and the load balancer, and each event is
+/// `SCRIPT VERB ... --run-dir DIR`, whose last line is the event's detail.
 public struct ScriptedCluster: ClusterControl {
     /// The run directory.
     public var directory: String
@@ -61,6 +61,8 @@ public struct ScriptedCluster: ClusterControl {
         switch action {
         case .killNode(let node): verb = ["kill-node", String(node)]
         case .startNode(let node): verb = ["start-node", String(node)]
+        case .partitionNode(let node): verb = ["partition-node", String(node)]
+        case .healNode(let node): verb = ["heal-node", String(node)]
         case .stopRedis: verb = ["stop-redis"]
         case .startRedis: verb = ["start-redis"]
         case .redisLatency(let delay): verb = ["redis-latency", delay]

@@ -20,6 +20,9 @@ public struct Scenario: Sendable {
         public var redisProxy = false
         /// The nodes' `--session-cache`: `off` or `tracking`.
         public var sessionCache = "off"
+        /// Where the cluster runs: `processes` (scripts/cluster, on loopback) or `containers`
+        /// (scripts/containers: each node its own host on Docker networks).
+        public var runtime = "processes"
     }
 
     public struct Phase: Sendable, Equatable {
@@ -33,6 +36,9 @@ public struct Scenario: Sendable {
     public enum Action: Sendable, Equatable, CustomStringConvertible {
         case killNode(Int)
         case startNode(Int)
+        /// The node loses its network to Redis (containers only) / gets it back.
+        case partitionNode(Int)
+        case healNode(Int)
         case stopRedis
         case startRedis
         case redisLatency(String)
@@ -54,6 +60,8 @@ public struct Scenario: Sendable {
             switch self {
             case .killNode(let node): "kill node \(node)"
             case .startNode(let node): "start node \(node)"
+            case .partitionNode(let node): "cut node \(node) from Redis"
+            case .healNode(let node): "reconnect node \(node) to Redis"
             case .stopRedis: "stop Redis"
             case .startRedis: "start Redis"
             case .redisLatency(let delay): "Redis latency \(delay)"
@@ -246,7 +254,7 @@ private struct ScenarioParser {
     }
 
     func cluster(_ node: Node) throws(Invalid) -> Scenario.Cluster {
-        let keys = try mapping(node, "cluster", allowed: ["nodes", "jwt_alg", "revocation", "access_token_ttl", "redis_timeout_ms", "revocation_max_staleness_ms", "redis_proxy", "session_cache"])
+        let keys = try mapping(node, "cluster", allowed: ["nodes", "jwt_alg", "revocation", "access_token_ttl", "redis_timeout_ms", "revocation_max_staleness_ms", "redis_proxy", "session_cache", "runtime"])
         var cluster = Scenario.Cluster()
         if let value = keys["nodes"] { cluster.nodes = try integer(value, "cluster.nodes", in: 1...16) }
         if let value = keys["jwt_alg"] {
@@ -269,6 +277,13 @@ private struct ScenarioParser {
         if let value = keys["session_cache"] {
             cluster.sessionCache = try string(value, "cluster.session_cache")
             guard ["off", "tracking"].contains(cluster.sessionCache) else { throw Invalid(line: line(value), reason: "cluster.session_cache must be off or tracking") }
+        }
+        if let value = keys["runtime"] {
+            cluster.runtime = try string(value, "cluster.runtime")
+            guard ["processes", "containers"].contains(cluster.runtime) else { throw Invalid(line: line(value), reason: "cluster.runtime must be processes or containers") }
+            guard cluster.runtime == "processes" || (cluster.nodes == 3 && !cluster.redisProxy) else {
+                throw Invalid(line: line(value), reason: "cluster.runtime: containers runs the compose file's three nodes, without redis_proxy")
+            }
         }
         return cluster
     }
@@ -325,6 +340,9 @@ private struct ScenarioParser {
             switch verb {
             case "kill_node": action = .killNode(try node("kill_node"))
             case "start_node": action = .startNode(try node("start_node"))
+            case "partition_node", "heal_node":
+                guard scenario.cluster.runtime == "containers" else { throw Invalid(line: line(doNode), reason: "\(verb) needs cluster.runtime: containers") }
+                action = verb == "partition_node" ? .partitionNode(try node(verb)) : .healNode(try node(verb))
             case "stop_redis": action = .stopRedis
             case "start_redis": action = .startRedis
             case "redis_latency":
@@ -347,7 +365,7 @@ private struct ScenarioParser {
             case "delete_sessions":
                 action = .deleteSessions(try keys["count"].map { value throws(Invalid) in try integer(value, "count", in: 1...1_000) } ?? 20)
             case let other:
-                throw Invalid(line: line(doNode), reason: "unknown event '\(other)'; expected kill_node, start_node, stop_redis, start_redis, redis_latency, kill_feed, stall_feed, resume_feed, revoke_user, change_role, rotate_key or delete_sessions")
+                throw Invalid(line: line(doNode), reason: "unknown event '\(other)'; expected kill_node, start_node, partition_node, heal_node, stop_redis, start_redis, redis_latency, kill_feed, stall_feed, resume_feed, revoke_user, change_role, rotate_key or delete_sessions")
             }
             return Scenario.Event(at: at, action: action)
         }

@@ -131,7 +131,7 @@ public struct ScenarioRunner: Sendable {
                 count: count, user: "user\(scenario.users + 3)", password: password, nodes: nodes, cluster: cluster, group: group,
                 deadline: .seconds(5))
             return LoadRunner.TimedEvent(at: event.at, name: name) { await probe.deleteAndWatch() }
-        case .killNode, .startNode, .stopRedis, .startRedis, .redisLatency, .killFeed, .stallFeed, .resumeFeed, .rotateKey:
+        case .killNode, .startNode, .partitionNode, .healNode, .stopRedis, .startRedis, .redisLatency, .killFeed, .stallFeed, .resumeFeed, .rotateKey:
             let cluster = self.cluster
             return LoadRunner.TimedEvent(at: event.at, name: name) { await cluster.carryOut(event.action) }
         }

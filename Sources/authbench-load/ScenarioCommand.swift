@@ -28,7 +28,8 @@ struct ScenarioCommand: AsyncParsableCommand {
         }
         if printClusterFlags {
             let cluster = scenario.cluster
-            print("--nodes \(cluster.nodes) --jwt-alg \(cluster.jwtAlgorithm) --revocation \(cluster.revocation) --access-token-ttl \(cluster.accessTokenTTL) --redis-timeout-ms \(cluster.redisTimeoutMs) --revocation-max-staleness-ms \(cluster.revocationMaxStalenessMs) --session-cache \(cluster.sessionCache)" + (cluster.redisProxy ? " --redis-proxy" : ""))
+            print("--nodes \(cluster.nodes) --jwt-alg \(cluster.jwtAlgorithm) --revocation \(cluster.revocation) --access-token-ttl \(cluster.accessTokenTTL) --redis-timeout-ms \(cluster.redisTimeoutMs) --revocation-max-staleness-ms \(cluster.revocationMaxStalenessMs) --session-cache \(cluster.sessionCache)" + (cluster.redisProxy ? " --redis-proxy" : "")
+                + (cluster.runtime == "containers" ? " --runtime containers" : ""))
             return
         }
         if quick { scenario = scenario.scaled(by: scenario.quickScale) }

@@ -84,6 +84,9 @@ import Testing
         ("name: x\n", 1, "a scenario needs load"),
         ("name: x\ncluster: {session_cache: maybe}\nload:\n  phases:\n    - {duration: 9s}\n", 2, "cluster.session_cache must be off or tracking"),
         ("name: x\nload:\n  phases:\n    - {duration: 9s}\nexpect:\n  session: [stale_accepts == none]\n", 6, "stale_accepts takes a whole number"),
+        ("name: x\nload:\n  phases:\n    - {duration: 9s}\nevents:\n  - {at: 1s, do: partition_node, node: 2}\n", 6, "partition_node needs cluster.runtime: containers"),
+        ("name: x\ncluster: {runtime: vm}\nload:\n  phases:\n    - {duration: 9s}\n", 2, "cluster.runtime must be processes or containers"),
+        ("name: x\ncluster: {nodes: 5, runtime: containers}\nload:\n  phases:\n    - {duration: 9s}\n", 2, "the compose file's three nodes"),
     ])
     func aMalformedFileIsRefusedWithItsLineAndReason(_ text: String, _ line: Int, _ reason: String) {
         #expect {
