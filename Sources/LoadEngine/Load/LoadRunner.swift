@@ -48,21 +48,24 @@ public struct LoadRunner: Sendable {
         }
     }
 
-    /// The stage's `due` events, each at its moment after `measureFrom`, one after another;
-    /// `offset` is where this stage starts in the measured time.
+    /// The stage's `due` events, each at its own moment after `measureFrom`, whether or not an
+    /// earlier one is still going (a watch that lasts until a later event must not hold it up);
+    /// `offset` is where this stage starts in the measured time. Records come in the events' order.
     private func perform(_ due: [TimedEvent], measureFrom: NIODeadline, offset: TimeAmount) async -> [EventRecord] {
-        var records: [EventRecord] = []
-        for event in due {
-            let when = measureFrom + (event.at - offset)
-            let wait = when - NIODeadline.now()
-            if wait > .zero { try? await Task.sleep(for: .nanoseconds(wait.nanoseconds)) }
-            let startedAt = Double((NIODeadline.now() - measureFrom + offset).nanoseconds) / 1e9
-            let outcome = await event.perform()
-            records.append(EventRecord(
-                at_s: (startedAt * 1000).rounded() / 1000, name: event.name, ok: outcome.ok, detail: outcome.detail,
-                values: outcome.values.isEmpty ? nil : outcome.values))
+        await withTaskGroup(of: (Int, EventRecord).self) { tasks in
+            for (index, event) in due.enumerated() {
+                tasks.addTask {
+                    let wait = measureFrom + (event.at - offset) - NIODeadline.now()
+                    if wait > .zero { try? await Task.sleep(for: .nanoseconds(wait.nanoseconds)) }
+                    let startedAt = Double((NIODeadline.now() - measureFrom + offset).nanoseconds) / 1e9
+                    let outcome = await event.perform()
+                    return (index, EventRecord(
+                        at_s: (startedAt * 1000).rounded() / 1000, name: event.name, ok: outcome.ok, detail: outcome.detail,
+                        values: outcome.values.isEmpty ? nil : outcome.values))
+                }
+            }
+            return await tasks.reduce(into: [(Int, EventRecord)]()) { $0.append($1) }.sorted { $0.0 < $1.0 }.map(\.1)
         }
-        return records
     }
 
     public struct Unreachable: Error, CustomStringConvertible {
