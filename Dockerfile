@@ -14,6 +14,7 @@ COPY Package.swift ./
 COPY Sources ./Sources
 COPY Benchmarks ./Benchmarks
 COPY Tests ./Tests
+COPY Fuzz ./Fuzz
 RUN swift build -c release --static-swift-stdlib --product authbench-node \
     && swift build -c release --static-swift-stdlib --product authbench-load \
     && mkdir -p /out/bin \
