@@ -86,3 +86,27 @@ authbench_free_subnet_prefixes() {
   echo "error: no free 10.213.x.0/24 pair for the project's networks" >&2
   return 1
 }
+
+# authbench_generate_key ALG FILE: a fresh signing key for HS256 (48 random bytes), ES256 or
+# EdDSA (PEM), readable by its owner only; fails for any other algorithm.
+authbench_generate_key() {
+  case "$1" in
+    HS256) head -c 48 /dev/urandom > "$2" ;;
+    ES256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$2" 2>/dev/null ;;
+    EdDSA) openssl genpkey -algorithm ED25519 -out "$2" 2>/dev/null ;;
+    *) echo "error: --jwt-alg must be HS256, ES256 or EdDSA" >&2; return 1 ;;
+  esac
+  chmod 600 "$2"
+}
+
+# authbench_crash_container CONTAINER: SIGKILL to the container's main process from the host, a
+# crash; waits until it is gone and prints its host pid. Not `docker kill`: the engine counts
+# that as a deliberate stop and no restart policy brings the container back.
+authbench_crash_container() {
+  local pid
+  pid=$(docker inspect -f '{{.State.Pid}}' "$1")
+  [ "$pid" -gt 0 ] || { echo "error: container $1 is not running" >&2; return 1; }
+  kill -KILL "$pid"
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
+  echo "$pid"
+}
