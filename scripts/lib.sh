@@ -110,3 +110,15 @@ authbench_crash_container() {
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.02; done
   echo "$pid"
 }
+
+# authbench_check NAME DESCRIPTION CONDITION: evaluates CONDITION, prints "NAME: ok: ..." or
+# "NAME: FAIL: ...", and counts a failure in AUTHBENCH_CHECK_FAILURES.
+AUTHBENCH_CHECK_FAILURES=0
+authbench_check() {
+  if eval "$3"; then
+    echo "$1: ok: $2"
+  else
+    echo "$1: FAIL: $2"
+    AUTHBENCH_CHECK_FAILURES=$((AUTHBENCH_CHECK_FAILURES + 1))
+  fi
+}
