@@ -89,12 +89,12 @@ public struct Scenario: Sendable {
             case relogins(max: Int)
             /// Requests a node accepted with a deleted session after it had refused it once.
             case staleAccepts(max: Int)
-
-            /// The event value a probe records for `mode` and `staleAccepts` reads: `session_stale_accepts`.
-            static func staleAcceptsValueName(_ mode: AuthMode) -> String { "\(mode.rawValue)_stale_accepts" }
             /// The slowest time an event measured, on every node, was under `within`.
             case caughtUp(EventMeasure, within: TimeAmount)
             case status(code: Int, atLeast: Int)
+
+            /// The event value a probe records for `mode` and `staleAccepts` reads: `session_stale_accepts`.
+            static func staleAcceptsValueName(_ mode: AuthMode) -> String { "\(mode.rawValue)_stale_accepts" }
         }
 
         /// What a probed event times until every node has caught up with it.
